@@ -1,0 +1,63 @@
+"""The ports: one ``typing.Protocol`` module per outside thing the core talks to."""
+
+from gharts_core.ports.clock import Clock
+from gharts_core.ports.github import (
+    JitConfig,
+    JitRequest,
+    RateLimitStatus,
+    RegistrationToken,
+    RunnerPlatform,
+)
+from gharts_core.ports.identity import TokenKind, TokenVerifier, VerifiedToken
+from gharts_core.ports.storage import (
+    AuditFilter,
+    AuditRepository,
+    ClientFilter,
+    ClientRepository,
+    MembershipRepository,
+    Page,
+    PageResult,
+    RunnerFilter,
+    RunnerRepository,
+    SecurityEventFilter,
+    SecurityEventRepository,
+    Store,
+    SyncStateRepository,
+    TeamFilter,
+    TeamRepository,
+    UnitOfWork,
+    UserFilter,
+    UserRepository,
+    WebhookDeliveryRepository,
+)
+
+__all__ = [
+    "AuditFilter",
+    "AuditRepository",
+    "ClientFilter",
+    "ClientRepository",
+    "Clock",
+    "JitConfig",
+    "JitRequest",
+    "MembershipRepository",
+    "Page",
+    "PageResult",
+    "RateLimitStatus",
+    "RegistrationToken",
+    "RunnerFilter",
+    "RunnerPlatform",
+    "RunnerRepository",
+    "SecurityEventFilter",
+    "SecurityEventRepository",
+    "Store",
+    "SyncStateRepository",
+    "TeamFilter",
+    "TeamRepository",
+    "TokenKind",
+    "TokenVerifier",
+    "UnitOfWork",
+    "UserFilter",
+    "UserRepository",
+    "VerifiedToken",
+    "WebhookDeliveryRepository",
+]

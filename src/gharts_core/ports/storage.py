@@ -1,0 +1,375 @@
+"""The storage port: a unit of work with one repository per aggregate.
+
+Use it as ``async with store.unit_of_work() as uow: ...``: the block is one transaction, committed
+when it exits normally and rolled back when it raises. Never await another port (GitHub, identity)
+inside a unit of work: provisioning reserves, commits, calls GitHub, then binds in a second unit.
+
+Implementations raise :class:`gharts_core.errors.StorageUnavailable` when the database cannot be
+reached and :class:`gharts_core.errors.Conflict` when a uniqueness rule is broken. Audit and
+security-event repositories are append-only: they offer no update or delete, only the retention
+purge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, TypeVar
+
+import attrs
+
+from gharts_core.model import (
+    AuditEvent,
+    AuditOutcome,
+    MachineClient,
+    RunnerRecord,
+    RunnerStatus,
+    RunnerTransition,
+    SecurityEvent,
+    SecurityEventType,
+    Severity,
+    SyncState,
+    Team,
+    User,
+)
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 500
+
+
+def _limit(_instance: object, _attribute: object, value: int) -> None:
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def _offset(_instance: object, _attribute: object, value: int) -> None:
+    if value < 0:
+        raise ValueError("offset must not be negative")
+
+
+@attrs.frozen
+class Page:
+    """Which slice of a filtered, ordered list to return."""
+
+    limit: int = attrs.field(default=50, validator=_limit)
+    offset: int = attrs.field(default=0, validator=_offset)
+
+
+@attrs.frozen
+class PageResult(Generic[T]):
+    """One page of items and the total number matching the filter."""
+
+    items: tuple[T, ...]
+    total: int
+
+
+@attrs.frozen
+class RunnerFilter:
+    """Runner list filters; ``team_ids=None`` means every team (admins), empty means none.
+
+    Results are ordered newest first (``created_at`` descending, then ``id``).
+    """
+
+    team_ids: frozenset[uuid.UUID] | None = None
+    status: RunnerStatus | None = None
+    team_name: str | None = None
+    label: str | None = None
+    include_deleted: bool = True
+
+
+@attrs.frozen
+class UserFilter:
+    """User list filters; ordered by email."""
+
+    email: str | None = None  # substring, case-insensitive
+    is_admin: bool | None = None
+    is_active: bool | None = None
+    team_id: uuid.UUID | None = None
+
+
+@attrs.frozen
+class TeamFilter:
+    """Team list filters; ordered by name. ``team_ids=None`` means every team."""
+
+    team_ids: frozenset[uuid.UUID] | None = None
+    is_active: bool | None = None
+
+
+@attrs.frozen
+class ClientFilter:
+    """Machine-client list filters; ordered by creation time."""
+
+    team_id: uuid.UUID | None = None
+    issuer: str | None = None
+    is_active: bool | None = None
+
+
+@attrs.frozen
+class AuditFilter:
+    """Audit log filters; newest first. ``since`` inclusive, ``until`` exclusive."""
+
+    actor: str | None = None  # actor name, exact
+    action: str | None = None
+    team_id: uuid.UUID | None = None
+    target_id: str | None = None
+    outcome: AuditOutcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@attrs.frozen
+class SecurityEventFilter:
+    """Security event filters; newest first. ``since`` inclusive, ``until`` exclusive."""
+
+    type: SecurityEventType | None = None
+    severity: Severity | None = None
+    team_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class UserRepository(Protocol):
+    """People who may call gharts."""
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        """Return the user with this id, or ``None``."""
+        ...
+
+    async def get_by_subject(self, issuer: str, subject: str) -> User | None:
+        """Return the user bound to this (issuer, subject), or ``None``."""
+        ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Return the user with this email (case-insensitive), or ``None``."""
+        ...
+
+    async def add(self, user: User) -> None:
+        """Insert a new user; raise ``Conflict`` when the email or binding is taken."""
+        ...
+
+    async def update(self, user: User) -> None:
+        """Replace the stored user with the same id; raise ``Conflict`` on a taken email."""
+        ...
+
+    async def list(self, query: UserFilter, page: Page) -> PageResult[User]:
+        """Return one page of users matching the filter."""
+        ...
+
+    async def count_active_admins(self) -> int:
+        """Return how many active users are admins."""
+        ...
+
+
+class TeamRepository(Protocol):
+    """Teams and their policies."""
+
+    async def get(self, team_id: uuid.UUID) -> Team | None:
+        """Return the team with this id, or ``None``."""
+        ...
+
+    async def get_by_name(self, name: str) -> Team | None:
+        """Return the team with this name, or ``None``."""
+        ...
+
+    async def add(self, team: Team) -> None:
+        """Insert a new team; raise ``Conflict`` when the name is taken."""
+        ...
+
+    async def update(self, team: Team) -> None:
+        """Replace the stored team with the same id."""
+        ...
+
+    async def list(self, query: TeamFilter, page: Page) -> PageResult[Team]:
+        """Return one page of teams matching the filter."""
+        ...
+
+
+class MembershipRepository(Protocol):
+    """Which users belong to which teams."""
+
+    async def add(self, team_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Add a membership; return ``False`` when it already existed."""
+        ...
+
+    async def remove(self, team_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """Remove a membership; return ``False`` when there was none."""
+        ...
+
+    async def team_ids_of(self, user_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """Return the ids of every team the user belongs to (active or not)."""
+        ...
+
+    async def members_of(self, team_id: uuid.UUID) -> Sequence[User]:
+        """Return the team's members ordered by email."""
+        ...
+
+
+class ClientRepository(Protocol):
+    """Machine clients: (issuer, subject) bound to one team."""
+
+    async def get(self, client_id: uuid.UUID) -> MachineClient | None:
+        """Return the client with this id, or ``None``."""
+        ...
+
+    async def get_active(self, issuer: str, subject: str) -> MachineClient | None:
+        """Return the active client for this (issuer, subject), or ``None``."""
+        ...
+
+    async def add(self, client: MachineClient) -> None:
+        """Insert a client; raise ``Conflict`` when an active one has the same (issuer, subject)."""
+        ...
+
+    async def update(self, client: MachineClient) -> None:
+        """Replace the stored client; raise ``Conflict`` when enabling would make two active."""
+        ...
+
+    async def list(self, query: ClientFilter, page: Page) -> PageResult[MachineClient]:
+        """Return one page of clients matching the filter."""
+        ...
+
+
+class RunnerRepository(Protocol):
+    """Runner records and their transitions."""
+
+    async def reserve(self, runner: RunnerRecord, max_runners: int | None) -> None:
+        """Insert a ``provisioning`` record if the team has room, atomically.
+
+        Counts the team's live runners and inserts in one step that no concurrent reservation can
+        interleave with. Raise ``QuotaExceeded`` when the team already has ``max_runners`` live
+        runners (``None`` means unlimited) and ``Conflict`` when a live runner has the same name.
+        Records the first transition (``None`` -> ``provisioning``, source ``api``).
+        """
+        ...
+
+    async def get(self, runner_id: uuid.UUID) -> RunnerRecord | None:
+        """Return the runner with this id (deleted ones too), or ``None``."""
+        ...
+
+    async def save(self, runner: RunnerRecord, transition: RunnerTransition | None = None) -> None:
+        """Replace the stored record with the same id, and record the transition if one is given.
+
+        Raise ``RunnerNotFound`` when there is no such record.
+        """
+        ...
+
+    async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:
+        """Return one page of runners matching the filter, filtered and paged by the store."""
+        ...
+
+    async def list_live(self) -> Sequence[RunnerRecord]:
+        """Return every runner not ``deleted`` (the sync worker's input)."""
+        ...
+
+    async def count_live(self, team_id: uuid.UUID) -> int:
+        """Return how many of the team's runners count towards its quota."""
+        ...
+
+    async def count_by_team_and_status(self) -> dict[tuple[str, RunnerStatus], int]:
+        """Return runner counts keyed by (team name, status), deleted excluded."""
+        ...
+
+    async def transitions(self, runner_id: uuid.UUID) -> Sequence[RunnerTransition]:
+        """Return the runner's recorded transitions, oldest first."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only audit log."""
+
+    async def append(self, event: AuditEvent) -> None:
+        """Add one audit row."""
+        ...
+
+    async def list(self, query: AuditFilter, page: Page) -> PageResult[AuditEvent]:
+        """Return one page of audit rows matching the filter, newest first."""
+        ...
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete rows older than ``cutoff`` (retention); return how many."""
+        ...
+
+
+class SecurityEventRepository(Protocol):
+    """The append-only security event log."""
+
+    async def append(self, event: SecurityEvent) -> None:
+        """Add one security event."""
+        ...
+
+    async def list(self, query: SecurityEventFilter, page: Page) -> PageResult[SecurityEvent]:
+        """Return one page of security events matching the filter, newest first."""
+        ...
+
+    async def count_since(self, since: datetime) -> int:
+        """Return how many security events happened at or after ``since``."""
+        ...
+
+
+class SyncStateRepository(Protocol):
+    """The worker's shared state."""
+
+    async def get(self) -> SyncState:
+        """Return the current sync state (an empty one before the first cycle)."""
+        ...
+
+    async def save(self, state: SyncState) -> None:
+        """Replace the sync state."""
+        ...
+
+
+class WebhookDeliveryRepository(Protocol):
+    """Seen ``X-GitHub-Delivery`` ids, for de-duplication."""
+
+    async def record(self, delivery_id: str, received_at: datetime) -> bool:
+        """Remember a delivery; return ``False`` when it had been seen before."""
+        ...
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Forget deliveries older than ``cutoff``; return how many."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository."""
+
+    users: UserRepository
+    teams: TeamRepository
+    memberships: MembershipRepository
+    clients: ClientRepository
+    runners: RunnerRepository
+    audit: AuditRepository
+    security_events: SecurityEventRepository
+    sync_state: SyncStateRepository
+    webhook_deliveries: WebhookDeliveryRepository
+
+    async def __aenter__(self) -> UnitOfWork:
+        """Begin the transaction."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit when the block succeeded, roll back when it raised."""
+        ...
+
+
+class Store(Protocol):
+    """A database: hands out units of work."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """Return a new unit of work, to be used with ``async with``."""
+        ...
+
+    async def ping(self) -> bool:
+        """Return whether the database answers (for ``/readyz``)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
