@@ -114,6 +114,37 @@ class AuditOutcome(enum.StrEnum):
     FAILURE = "failure"
 
 
+class AuditAction(enum.StrEnum):
+    """The actions the audit log records."""
+
+    RUNNER_PROVISION = "runner.provision"
+    RUNNER_DEPROVISION = "runner.deprovision"
+    RUNNER_REFRESH = "runner.refresh"
+    RUNNER_STATUS = "runner.status"
+    RUNNER_DRIFT = "runner.drift"
+    RUNNER_ADOPT = "runner.adopt"
+    POLICY_CHECK = "policy.check"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_REACTIVATE = "user.reactivate"
+    USER_BIND = "user.bind"
+    TEAM_CREATE = "team.create"
+    TEAM_UPDATE = "team.update"
+    TEAM_DEACTIVATE = "team.deactivate"
+    TEAM_REACTIVATE = "team.reactivate"
+    TEAM_MEMBER_ADD = "team.member_add"
+    TEAM_MEMBER_REMOVE = "team.member_remove"
+    CLIENT_CREATE = "client.create"
+    CLIENT_UPDATE = "client.update"
+    CLIENT_DISABLE = "client.disable"
+    CLIENT_ENABLE = "client.enable"
+    SYNC_CYCLE = "sync.cycle"
+    SYNC_TRIGGER = "sync.trigger"
+    AUDIT_PURGE = "audit.purge"
+    WEBHOOK_JOB = "webhook.workflow_job"
+
+
 class Severity(enum.StrEnum):
     """Severity of a security event."""
 

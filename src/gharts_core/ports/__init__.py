@@ -1,6 +1,6 @@
 """The ports: one ``typing.Protocol`` module per outside thing the core talks to."""
 
-from gharts_core.ports.clock import Clock
+from gharts_core.ports.clock import Clock, SystemClock
 from gharts_core.ports.github import (
     JitConfig,
     JitRequest,
@@ -51,6 +51,7 @@ __all__ = [
     "SecurityEventRepository",
     "Store",
     "SyncStateRepository",
+    "SystemClock",
     "TeamFilter",
     "TeamRepository",
     "TokenKind",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -12,3 +12,11 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Return the current time as a timezone-aware UTC datetime."""
         ...
+
+
+class SystemClock:
+    """The real clock: UTC wall time. Reading the time is the one effect the core may have."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(UTC)
