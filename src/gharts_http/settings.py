@@ -1,0 +1,279 @@
+"""Configuration: one TOML file, overridden key by key from the environment.
+
+``GHARTS_CONFIG`` names the file (default ``./gharts.toml`` when present). Every key can be
+overridden by ``GHARTS_<SECTION>__<KEY>`` (``GHARTS_DATABASE__URL``); values that parse as JSON
+(numbers, booleans, lists, ``null``) are taken as such, anything else as a string. Secrets (the
+GitHub App private key, the webhook secret) come from ``*_path`` files or from the environment
+(``GHARTS_GITHUB__PRIVATE_KEY``, ``GHARTS_GITHUB__WEBHOOK_SECRET``), never from the TOML file.
+Bad configuration raises :class:`ConfigError` with one line per problem.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+ENV_PREFIX = "GHARTS_"
+DEFAULT_CONFIG_FILE = "gharts.toml"
+_SECRET_KEYS = {("github", "private_key"), ("github", "webhook_secret")}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` has one human line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class GitHubMode(enum.StrEnum):
+    """Whether gharts talks to GitHub or to its built-in simulator."""
+
+    APP = "app"
+    SIMULATOR = "simulator"
+
+
+class WebhookEnforcementMode(enum.StrEnum):
+    """What a webhook re-check does with a job on a runner whose labels the policy now refuses."""
+
+    AUDIT = "audit"
+    ENFORCE = "enforce"
+
+
+class IssuerKind(enum.StrEnum):
+    """How tokens of an issuer are classified."""
+
+    USER = "user"
+    MACHINE = "machine"
+    AUTO = "auto"
+
+
+@attrs.frozen
+class ServerSettings:
+    """The HTTP listener."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 1_048_576
+    provision_rate_per_minute: int = 120
+
+
+@attrs.frozen
+class DatabaseSettings:
+    """Where runner records, users, teams and the audit log live."""
+
+    url: str = "sqlite+aiosqlite:///./gharts.db"
+
+
+@attrs.frozen
+class GitHubSettings:
+    """The GitHub App (or the simulator) gharts provisions runners with."""
+
+    mode: GitHubMode = GitHubMode.APP
+    scope: str = "org:my-org"
+    api_url: str = "https://api.github.com"
+    web_url: str = "https://github.com"
+    app_id: int | None = None
+    installation_id: int | None = None
+    private_key_path: str | None = None
+    webhook_secret_path: str | None = None
+    private_key: str | None = attrs.field(default=None, repr=False)
+    webhook_secret: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class IssuerSettings:
+    """One trusted token issuer."""
+
+    issuer: str
+    audiences: tuple[str, ...]
+    kind: IssuerKind = IssuerKind.AUTO
+    jwks_uri: str | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
+    user_claim: str = "email"
+    leeway_seconds: int = 60
+    trust_email: bool = False
+
+
+@attrs.frozen
+class AuthSettings:
+    """Trusted issuers and the first admins."""
+
+    issuers: tuple[IssuerSettings, ...] = ()
+    bootstrap_admins: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class SyncSettingsSection:
+    """The reconciliation loop."""
+
+    interval_seconds: int = 120
+    pending_ttl_seconds: int = 3600
+    delete_busy_drifted: bool = False
+    webhook_enforcement: WebhookEnforcementMode = WebhookEnforcementMode.AUDIT
+
+
+@attrs.frozen
+class AuditSettings:
+    """Audit log retention."""
+
+    retention_days: int = 365
+
+
+@attrs.frozen
+class Settings:
+    """The whole configuration."""
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    github: GitHubSettings = GitHubSettings()
+    auth: AuthSettings = AuthSettings()
+    sync: SyncSettingsSection = SyncSettingsSection()
+    audit: AuditSettings = AuditSettings()
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if not section or not key:
+            continue
+        value = raw if (section, key) in _SECRET_KEYS else _env_value(raw)
+        data.setdefault(section, {})[key] = value
+
+
+def _read_secret(path: str, what: str, problems: list[str]) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        problems.append(f"github.{what}_path: cannot read {path}: {error.strerror}")
+        return None
+
+
+def _load_secrets(settings: Settings, problems: list[str]) -> Settings:
+    github = settings.github
+    key, secret = github.private_key, github.webhook_secret
+    if key is None and github.private_key_path:
+        key = _read_secret(github.private_key_path, "private_key", problems)
+    if secret is None and github.webhook_secret_path:
+        secret = _read_secret(github.webhook_secret_path, "webhook_secret", problems)
+    return attrs.evolve(
+        settings, github=attrs.evolve(github, private_key=key, webhook_secret=secret)
+    )
+
+
+def _check(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    github = settings.github
+    if github.mode is GitHubMode.APP:
+        problems.extend(
+            f'github.{name}: required when github.mode = "app"'
+            for name, value in (
+                ("app_id", github.app_id),
+                ("installation_id", github.installation_id),
+            )
+            if value is None
+        )
+        if not github.private_key:
+            problems.append(
+                'github.private_key_path: required when github.mode = "app" '
+                "(or set GHARTS_GITHUB__PRIVATE_KEY)"
+            )
+    scope_kind, _, scope_name = github.scope.partition(":")
+    if scope_kind not in {"org", "repo", "enterprise"} or not scope_name:
+        problems.append(
+            f"github.scope: {github.scope!r} must be org:<org>, repo:<owner>/<name> or "
+            "enterprise:<slug>"
+        )
+    if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        problems.append(
+            "database.url: use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+        )
+    for index, issuer in enumerate(settings.auth.issuers):
+        if not issuer.audiences:
+            problems.append(f"auth.issuers[{index}].audiences: at least one audience is required")
+    for name, value in (
+        ("server.port", settings.server.port),
+        ("sync.interval_seconds", settings.sync.interval_seconds),
+        ("audit.retention_days", settings.audit.retention_days),
+    ):
+        if value <= 0:
+            problems.append(f"{name}: must be positive (got {value})")
+    return problems
+
+
+def _structure_problems(error: Exception) -> list[str]:
+    if isinstance(error, ClassValidationError | ForbiddenExtraKeysError):
+        return [line.replace("$.", "", 1) for line in cattrs.transform_error(error, path="$")]
+    return [str(error)]
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings from parsed TOML data and environment overrides; raise ``ConfigError``."""
+    in_file = [
+        f"{section}.{key}: secrets are read from {section}.{key}_path or "
+        f"{ENV_PREFIX}{section.upper()}__{key.upper()}, never from the configuration file"
+        for section, key in sorted(_SECRET_KEYS)
+        if isinstance(data.get(section), Mapping) and key in data[section]
+    ]
+    if in_file:
+        raise ConfigError(in_file)
+    merged: dict[str, Any] = {
+        section: dict(values) if isinstance(values, Mapping) else values
+        for section, values in data.items()
+    }
+    _apply_env(merged, os.environ if environ is None else environ)
+    try:
+        settings = _converter.structure(merged, Settings)
+    except Exception as error:
+        raise ConfigError(_structure_problems(error)) from error
+    problems: list[str] = []
+    settings = _load_secrets(settings, problems)
+    problems.extend(_check(settings))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load ``path`` (or ``$GHARTS_CONFIG``, or ``./gharts.toml`` when present) plus overrides."""
+    env = os.environ if environ is None else environ
+    chosen = path or env.get("GHARTS_CONFIG")
+    if chosen is None and Path(DEFAULT_CONFIG_FILE).exists():
+        chosen = DEFAULT_CONFIG_FILE
+    data: dict[str, Any] = {}
+    if chosen is not None:
+        try:
+            data = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(
+                [f"{chosen}: cannot read the configuration file: {error.strerror}"]
+            ) from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError([f"{chosen}: not valid TOML: {error}"]) from error
+    return settings_from_mapping(data, env)
