@@ -1,0 +1,115 @@
+"""Pure formatters for audit exports: JSON Lines and CSV (RFC 4180), one row at a time.
+
+The HTTP layer streams what :meth:`AuditAdminService.export_audit` yields through these, so the
+CLI's ``gharts audit export`` and the endpoint write byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gharts_core.model import AuditEvent
+
+__all__ = [
+    "AUDIT_CSV_COLUMNS",
+    "audit_csv_header",
+    "audit_to_csv_row",
+    "audit_to_dict",
+    "audit_to_jsonl_line",
+    "csv_line",
+]
+
+AUDIT_CSV_COLUMNS = (
+    "id",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "action",
+    "outcome",
+    "target_type",
+    "target_id",
+    "team_id",
+    "team_name",
+    "details",
+)
+# Spreadsheets run cells starting with these as formulas; actor names come from tokens.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def audit_to_dict(event: AuditEvent) -> dict[str, Any]:
+    """Return the JSON form of an audit row (RFC 3339 UTC timestamp, ids as strings)."""
+    return {
+        "id": str(event.id),
+        "at": _timestamp(event.at),
+        "actor": {
+            "kind": event.actor.kind.value,
+            "id": _text(event.actor.id),
+            "name": event.actor.name,
+        },
+        "action": event.action,
+        "outcome": event.outcome.value,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "team_id": _text(event.team_id),
+        "team_name": event.team_name,
+        "details": dict(event.details),
+    }
+
+
+def audit_to_jsonl_line(event: AuditEvent) -> str:
+    """Return one JSON Lines record, newline included, keys sorted."""
+    return json.dumps(audit_to_dict(event), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def audit_csv_header() -> list[str]:
+    """Return the CSV header cells."""
+    return list(AUDIT_CSV_COLUMNS)
+
+
+def _cell(value: str | None) -> str:
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def audit_to_csv_row(event: AuditEvent) -> list[str]:
+    """Return one row's cells in :data:`AUDIT_CSV_COLUMNS` order; ``details`` is compact JSON.
+
+    A cell that a spreadsheet would run as a formula gets a leading apostrophe.
+    """
+    values = (
+        str(event.id),
+        _timestamp(event.at),
+        event.actor.kind.value,
+        _text(event.actor.id),
+        event.actor.name,
+        event.action,
+        event.outcome.value,
+        event.target_type,
+        event.target_id,
+        _text(event.team_id),
+        event.team_name,
+        json.dumps(dict(event.details), sort_keys=True, separators=(",", ":")),
+    )
+    return [_cell(value) for value in values]
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """Return the cells as one RFC 4180 CSV line, quoted where needed, ending in CRLF."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()

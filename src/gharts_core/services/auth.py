@@ -1,0 +1,250 @@
+"""Authentication: from a bearer token to a :class:`Principal`, and back to "who am I".
+
+A verified token only proves who the caller is; gharts decides what they are. Machine tokens must
+belong to an active registered client. User tokens must match an active user, by (issuer,
+subject) once bound, or by a verified email on the first login, when the (issuer, subject) is
+bound to the admin-created row. A row already bound to another subject is never taken over by
+email. Refusals of verified callers are security events; bad tokens are not (they are noise).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import attrs
+
+from gharts_core.errors import UserNotAuthorized
+from gharts_core.model import (
+    Actor,
+    AuditAction,
+    Capabilities,
+    Principal,
+    PrincipalKind,
+    SecurityEventType,
+    Severity,
+    User,
+    new_id,
+)
+from gharts_core.ports.clock import Clock
+from gharts_core.ports.identity import TokenKind, TokenVerifier, VerifiedToken
+from gharts_core.ports.storage import Store, UnitOfWork
+from gharts_core.services._events import audit_event, security_event
+
+__all__ = ["AuthService", "AuthenticationSettings", "Identity", "TeamMembership"]
+
+
+def _emails(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(value.strip().lower() for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class AuthenticationSettings:
+    """``bootstrap_admins``: emails made admins on their first verified login when absent."""
+
+    bootstrap_admins: frozenset[str] = attrs.field(default=frozenset(), converter=_emails)
+
+
+@attrs.frozen(kw_only=True)
+class TeamMembership:
+    """One team the caller belongs to, as ``/auth/me`` shows it."""
+
+    id: uuid.UUID
+    name: str
+    is_active: bool
+
+
+@attrs.frozen(kw_only=True)
+class Identity:
+    """What ``GET /api/v1/auth/me`` answers."""
+
+    kind: PrincipalKind
+    id: uuid.UUID | None
+    name: str
+    email: str | None
+    issuer: str | None
+    subject: str | None
+    is_admin: bool
+    capabilities: Capabilities
+    teams: tuple[TeamMembership, ...]
+
+
+@attrs.frozen
+class _Refusal:
+    actor: Actor
+    reason: str
+    severity: Severity = Severity.WARNING
+
+
+class AuthService:
+    """Turn bearer tokens into principals; describe a principal."""
+
+    def __init__(
+        self,
+        store: Store,
+        verifier: TokenVerifier,
+        clock: Clock,
+        settings: AuthenticationSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._verifier = verifier
+        self._clock = clock
+        self._settings = settings or AuthenticationSettings()
+
+    async def authenticate(self, token: str) -> Principal:
+        """Verify ``token`` and return the principal it stands for.
+
+        Raise ``InvalidToken`` for a token the verifier refuses and ``UserNotAuthorized`` for a
+        verified caller gharts does not know or has disabled.
+        """
+        verified = await self._verifier.verify(token)
+        async with self._store.unit_of_work() as uow:
+            if verified.kind is TokenKind.MACHINE:
+                outcome = await self._machine(uow, verified)
+            else:
+                outcome = await self._user(uow, verified)
+            if isinstance(outcome, _Refusal):
+                await uow.security_events.append(
+                    security_event(
+                        self._clock,
+                        outcome.actor,
+                        SecurityEventType.UNAUTHORIZED_ACCESS,
+                        outcome.reason,
+                        severity=outcome.severity,
+                        details={
+                            "issuer": verified.issuer,
+                            "subject": verified.subject,
+                            "kind": verified.kind.value,
+                        },
+                    )
+                )
+        if isinstance(outcome, _Refusal):
+            raise UserNotAuthorized(outcome.reason)
+        return outcome
+
+    async def describe(self, principal: Principal) -> Identity:
+        """Return the caller's identity, capabilities and teams (with their active flag)."""
+        async with self._store.unit_of_work() as uow:
+            teams = [await uow.teams.get(team_id) for team_id in principal.team_ids]
+        memberships = sorted(
+            (TeamMembership(id=t.id, name=t.name, is_active=t.is_active) for t in teams if t),
+            key=lambda membership: membership.name,
+        )
+        return Identity(
+            kind=principal.kind,
+            id=principal.id,
+            name=principal.name,
+            email=principal.email,
+            issuer=principal.issuer,
+            subject=principal.subject,
+            is_admin=principal.is_admin,
+            capabilities=principal.capabilities,
+            teams=tuple(memberships),
+        )
+
+    async def _machine(self, uow: UnitOfWork, verified: VerifiedToken) -> Principal | _Refusal:
+        client = await uow.clients.get_active(verified.issuer, verified.subject)
+        if client is None:
+            actor = Actor(kind=PrincipalKind.MACHINE, id=None, name=verified.subject)
+            reason = "This machine client is not registered or is disabled."
+            return _Refusal(actor, reason, Severity.INFO)
+        return Principal(
+            kind=PrincipalKind.MACHINE,
+            id=client.id,
+            name=verified.subject,
+            is_admin=False,
+            capabilities=client.capabilities,
+            team_ids=frozenset({client.team_id}),
+            issuer=verified.issuer,
+            subject=verified.subject,
+        )
+
+    async def _user(self, uow: UnitOfWork, verified: VerifiedToken) -> Principal | _Refusal:
+        user = await uow.users.get_by_subject(verified.issuer, verified.subject)
+        if user is None:
+            found = await self._first_login(uow, verified)
+            if isinstance(found, _Refusal):
+                return found
+            user = found
+        if not user.is_active:
+            return _Refusal(_actor(user), "This user is deactivated.")
+        return Principal(
+            kind=PrincipalKind.USER,
+            id=user.id,
+            name=user.email,
+            is_admin=user.is_admin,
+            capabilities=user.capabilities,
+            team_ids=await uow.memberships.team_ids_of(user.id),
+            email=user.email,
+            issuer=verified.issuer,
+            subject=verified.subject,
+        )
+
+    async def _first_login(self, uow: UnitOfWork, verified: VerifiedToken) -> User | _Refusal:
+        anonymous = Actor(kind=PrincipalKind.USER, id=None, name=verified.email or verified.subject)
+        unknown = _Refusal(anonymous, "This user is not registered with gharts.", Severity.INFO)
+        if verified.email is None or not verified.email_verified:
+            return unknown
+        user = await uow.users.get_by_email(verified.email)
+        if user is None:
+            if verified.email not in self._settings.bootstrap_admins:
+                return unknown
+            return await self._create_bootstrap_admin(uow, verified, verified.email)
+        if user.oidc_subject is not None:
+            return _Refusal(
+                _actor(user),
+                "This email belongs to a user bound to another identity; "
+                "it cannot be claimed by a different login.",
+            )
+        if not user.is_active:
+            return _Refusal(_actor(user), "This user is deactivated.")
+        bound = attrs.evolve(
+            user,
+            oidc_issuer=verified.issuer,
+            oidc_subject=verified.subject,
+            updated_at=self._clock.now(),
+        )
+        await uow.users.update(bound)
+        await uow.audit.append(
+            audit_event(
+                self._clock,
+                _actor(bound),
+                AuditAction.USER_BIND,
+                target_type="user",
+                target_id=bound.id,
+                details={"issuer": verified.issuer, "subject": verified.subject},
+            )
+        )
+        return bound
+
+    async def _create_bootstrap_admin(
+        self, uow: UnitOfWork, verified: VerifiedToken, email: str
+    ) -> User:
+        now = self._clock.now()
+        admin = User(
+            id=new_id(),
+            email=email,
+            display_name=verified.name or email,
+            is_admin=True,
+            capabilities=Capabilities(),
+            created_at=now,
+            updated_at=now,
+            oidc_issuer=verified.issuer,
+            oidc_subject=verified.subject,
+        )
+        await uow.users.add(admin)
+        await uow.audit.append(
+            audit_event(
+                self._clock,
+                Actor.system(),
+                AuditAction.USER_CREATE,
+                target_type="user",
+                target_id=admin.id,
+                details={"email": email, "is_admin": True, "bootstrap": True},
+            )
+        )
+        return admin
+
+
+def _actor(user: User) -> Actor:
+    return Actor(kind=PrincipalKind.USER, id=user.id, name=user.email)

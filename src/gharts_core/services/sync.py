@@ -1,0 +1,267 @@
+"""The sync use case: one reconciliation cycle between the runner records and GitHub.
+
+A cycle reads every GitHub page once, loads the live records in one unit of work, asks the pure
+drift detector what to do, and applies its actions runner by runner: the GitHub deletion first,
+outside any transaction, then one unit of work per runner that re-reads the record and writes only
+if nobody changed it meanwhile. A runner whose record already matches GitHub costs nothing, so a
+quiet cycle writes only its own report.
+
+Failures: a failed GitHub deletion or storage write for one runner is recorded in the report's
+``errors`` and the cycle goes on; the next cycle retries, since actions are derived afresh each
+time. Once GitHub rate-limits a deletion, the cycle's remaining deletions are skipped. When
+listing GitHub's runners fails, the cycle is recorded with that error and the
+:class:`~gharts_core.errors.GitHubError` is re-raised, for the worker to log and the trigger
+endpoint to answer with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import attrs
+import structlog
+
+from gharts_core.drift import (
+    DriftAction,
+    DriftSettings,
+    GitHubRemoval,
+    RemoveDriftedRunner,
+    RemoveExpiredRunner,
+    RemoveStuckRunner,
+    ReportBusyDrift,
+    detect_drift,
+)
+from gharts_core.errors import GhartsError, GitHubError, GitHubRateLimited
+from gharts_core.model import RunnerTransition, SyncReport, SyncState, Team, TransitionSource
+from gharts_core.ports.clock import Clock
+from gharts_core.ports.github import RunnerPlatform
+from gharts_core.ports.storage import Store, UnitOfWork
+from gharts_core.services._sync_records import (
+    audit_row,
+    drift_event,
+    purge_row,
+    transition_reason,
+)
+
+_log = structlog.get_logger(__name__)
+
+_REMOVALS = (RemoveDriftedRunner, RemoveStuckRunner, RemoveExpiredRunner)
+_DRIFT = (RemoveDriftedRunner, ReportBusyDrift)
+_DriftKey = tuple[uuid.UUID, tuple[str, ...]]
+_SKIPPED = "skipped: GitHub rate limit reached earlier in this cycle"
+
+
+@attrs.frozen
+class SyncSettings:
+    """What the sync worker reconciles, and how long it keeps audit rows and webhook ids."""
+
+    drift: DriftSettings = attrs.field(factory=DriftSettings)
+    audit_retention_days: int = attrs.field(default=365, validator=attrs.validators.gt(0))
+    webhook_delivery_retention: timedelta = attrs.field(
+        default=timedelta(days=7), validator=attrs.validators.gt(timedelta(0))
+    )
+
+
+@attrs.define
+class _Cycle:
+    """What the running cycle has done so far."""
+
+    started_at: datetime
+    counts: Counter[str] = attrs.Factory(Counter)
+    errors: list[str] = attrs.Factory(list)
+    rate_limited: bool = False
+
+
+class SyncService:
+    """Reconciles runner records with GitHub, one cycle at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        github: RunnerPlatform,
+        clock: Clock,
+        settings: SyncSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._github = github
+        self._clock = clock
+        self._settings = settings or SyncSettings()
+        # Drift this process has recorded, so that a runner which stays drifted (busy, or failing
+        # to be removed) is not reported again every cycle. A restarted worker reports it once more.
+        self._reported: set[_DriftKey] = set()
+        self._teams: dict[uuid.UUID, Team | None] = {}
+
+    async def status(self) -> SyncState:
+        """Return the shared sync state: leader, heartbeat, last report, number of cycles."""
+        async with self._store.unit_of_work() as uow:
+            return await uow.sync_state.get()
+
+    async def run_cycle(self) -> SyncReport:
+        """Reconcile every live runner with GitHub once, record the report and return it.
+
+        Raise the :class:`~gharts_core.errors.GitHubError` of a failed listing, after recording
+        the failed cycle.
+        """
+        cycle = _Cycle(started_at=self._clock.now())
+        try:
+            observed = await self._github.list_runners()
+        except GitHubError as exc:
+            cycle.errors.append(f"list runners: {exc.detail}")
+            await self._finish(cycle, observed=0, unmanaged=0)
+            raise
+        async with self._store.unit_of_work() as uow:
+            records = await uow.runners.list_live()
+        result = detect_drift(records, observed, self._settings.drift, cycle.started_at)
+        self._teams.clear()
+        for actions in _by_runner(result.actions):
+            await self._reconcile(actions, cycle)
+        self._reported &= {_drift_key(a) for a in result.actions if isinstance(a, _DRIFT)}
+        return await self._finish(cycle, observed=result.observed, unmanaged=result.unmanaged)
+
+    async def _reconcile(self, actions: Sequence[DriftAction], cycle: _Cycle) -> None:
+        """Apply one runner's actions, recording rather than raising what fails."""
+        runner = actions[0].runner
+        removal = next((a for a in actions if isinstance(a, _REMOVALS)), None)
+        try:
+            if removal is not None and (error := await self._remove(removal, cycle)) is not None:
+                cycle.errors.append(
+                    f"{removal.kind.value} '{runner.name}' "
+                    f"(GitHub runner {removal.github_runner_id}): {error}"
+                )
+                if error != _SKIPPED:
+                    await self._record_failed_removal(removal, error)
+                return
+            if all(map(self._is_quiet, actions)) or await self._write(actions, removal):
+                cycle.counts.update(a.kind.value for a in actions)
+        except GhartsError as exc:
+            cycle.errors.append(f"store '{runner.name}': {exc.detail}")
+            _log.warning("sync_write_failed", runner=runner.name, error=exc.detail)
+
+    async def _remove(self, removal: GitHubRemoval, cycle: _Cycle) -> str | None:
+        """Delete the runner on GitHub; return why that failed, or ``None``."""
+        if cycle.rate_limited:
+            return _SKIPPED
+        try:
+            await self._github.delete_runner(removal.github_runner_id)
+        except GitHubError as exc:
+            cycle.rate_limited = isinstance(exc, GitHubRateLimited)
+            return exc.detail
+        return None
+
+    async def _write(self, actions: Sequence[DriftAction], removal: GitHubRemoval | None) -> bool:
+        """Apply one runner's actions in one unit of work; return ``False`` when skipped."""
+        loaded = actions[0].runner
+        async with self._store.unit_of_work() as uow:
+            current = await uow.runners.get(loaded.id)
+            if current != loaded:
+                if current is None or removal is None or not current.status.is_live:
+                    _log.info("sync_skipped_changed_runner", runner=loaded.name)
+                    return False
+                # Changed meanwhile but gone from GitHub now: retire the record as it is.
+                actions = [attrs.evolve(removal, runner=current)]
+            await self._save(uow, actions, await self._team(uow, loaded.team_id))
+        self._reported.update(_drift_key(a) for a in actions if isinstance(a, _DRIFT))
+        return True
+
+    async def _save(
+        self, uow: UnitOfWork, actions: Sequence[DriftAction], team: Team | None
+    ) -> None:
+        """Fold the actions into the record, saving once per status change and once at the end."""
+        now = self._clock.now()
+        record = saved = actions[0].runner
+        for action in actions:
+            after = action.apply(record, now)
+            if after.status is not record.status:
+                transition = RunnerTransition(
+                    runner_id=record.id,
+                    from_status=record.status,
+                    to_status=after.status,
+                    source=TransitionSource.SYNC,
+                    at=now,
+                    reason=transition_reason(action),
+                )
+                await uow.runners.save(after, transition)
+                saved = after
+            if not self._is_quiet(action):
+                await uow.audit.append(audit_row(self._clock, action, record, after, team=team))
+                if isinstance(action, _DRIFT):
+                    await uow.security_events.append(drift_event(self._clock, action, team))
+            record = after
+        if record != saved:
+            await uow.runners.save(record)
+
+    async def _record_failed_removal(self, removal: GitHubRemoval, error: str) -> None:
+        """Audit the failed attempt; report a drift the first time its removal fails."""
+        runner = removal.runner
+        drift = removal if isinstance(removal, RemoveDriftedRunner) else None
+        async with self._store.unit_of_work() as uow:
+            team = await self._team(uow, runner.team_id)
+            row = audit_row(self._clock, removal, runner, runner, team=team, error=error)
+            await uow.audit.append(row)
+            if drift is not None and not self._was_reported(drift):
+                event = drift_event(self._clock, drift, team, error)
+                await uow.security_events.append(event)
+        if drift is not None:
+            self._reported.add(_drift_key(drift))
+
+    def _was_reported(self, action: RemoveDriftedRunner | ReportBusyDrift) -> bool:
+        return _drift_key(action) in self._reported
+
+    def _is_quiet(self, action: DriftAction) -> bool:
+        """Whether the action needs no write: a busy drift this process already reported."""
+        return isinstance(action, ReportBusyDrift) and self._was_reported(action)
+
+    async def _team(self, uow: UnitOfWork, team_id: uuid.UUID) -> Team | None:
+        if team_id not in self._teams:
+            self._teams[team_id] = await uow.teams.get(team_id)
+        return self._teams[team_id]
+
+    async def _finish(self, cycle: _Cycle, *, observed: int, unmanaged: int) -> SyncReport:
+        """Purge what retention allows and record the cycle's report in the sync state."""
+        async with self._store.unit_of_work() as uow:
+            now = self._clock.now()
+            cutoff = now - timedelta(days=self._settings.audit_retention_days)
+            purged = await uow.audit.purge_before(cutoff)
+            deliveries = await uow.webhook_deliveries.purge_before(
+                now - self._settings.webhook_delivery_retention
+            )
+            if purged:
+                await uow.audit.append(purge_row(self._clock, purged, cutoff))
+            report = SyncReport(
+                started_at=cycle.started_at,
+                finished_at=now,
+                observed=observed,
+                unmanaged=unmanaged,
+                actions=dict(sorted(cycle.counts.items())),
+                errors=tuple(cycle.errors),
+                purged_audit_rows=purged,
+            )
+            state = await uow.sync_state.get()
+            await uow.sync_state.save(
+                attrs.evolve(state, last_report=report, cycles=state.cycles + 1)
+            )
+        _log.info(
+            "sync_cycle",
+            observed=observed,
+            unmanaged=unmanaged,
+            actions=report.actions,
+            errors=report.errors,
+            purged_audit_rows=purged,
+            purged_webhook_deliveries=deliveries,
+            duration_seconds=report.duration_seconds,
+        )
+        return report
+
+
+def _drift_key(action: RemoveDriftedRunner | ReportBusyDrift) -> _DriftKey:
+    return action.runner.id, action.observed_labels
+
+
+def _by_runner(actions: Sequence[DriftAction]) -> list[list[DriftAction]]:
+    groups: dict[uuid.UUID, list[DriftAction]] = {}
+    for action in actions:
+        groups.setdefault(action.runner.id, []).append(action)
+    return list(groups.values())
