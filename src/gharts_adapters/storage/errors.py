@@ -1,0 +1,107 @@
+"""The one place where SQLAlchemy and driver exceptions become the core's storage errors.
+
+* the database cannot be reached, refused the connection, is busy or shutting down ->
+  :class:`~gharts_core.errors.StorageUnavailable`;
+* a uniqueness or foreign-key rule is broken -> :class:`~gharts_core.errors.Conflict` with a
+  sentence naming what clashed.
+
+Both chain the original with ``raise ... from``. Anything else is a bug and propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import exc
+
+from gharts_core.errors import Conflict, GhartsError, StorageUnavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# SQLSTATE classes meaning "not reachable right now": connection exception, insufficient
+# resources, operator intervention (shutdown, cannot connect now), unknown database, and the
+# transient transaction rollbacks (serialization failure, deadlock).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "3D", "40")
+
+# (substrings of the PostgreSQL constraint name or the SQLite message, sentence).
+_CONFLICTS = (
+    (("uq_users_email", "users.email"), "A user with this email already exists."),
+    (
+        ("uq_users_oidc_issuer", "users.oidc_issuer"),
+        "Another user is already bound to this (issuer, subject).",
+    ),
+    (("uq_teams_name", "teams.name"), "A team with this name already exists."),
+    (
+        ("uq_clients_active_identity", "clients.issuer"),
+        "An active client for this (issuer, subject) already exists.",
+    ),
+    (("uq_runners_live_name", "runners.name"), "A live runner with this name already exists."),
+    (("foreign key", "FOREIGN KEY"), "The referenced team, user or runner does not exist."),
+    (("pk_", ".id", "uq_audit_events_id", "uq_security_events_id"), "This id is already taken."),
+)
+
+
+def _sqlstate(error: exc.DBAPIError) -> str:
+    return str(getattr(error.orig, "sqlstate", None) or "")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Return whether ``error`` means the database cannot serve requests right now."""
+    if isinstance(error, exc.IntegrityError):
+        return False
+    if isinstance(error, exc.DBAPIError):
+        return (
+            error.connection_invalidated
+            or isinstance(error, exc.OperationalError | exc.InterfaceError)
+            or _sqlstate(error).startswith(_UNAVAILABLE_SQLSTATES)
+        )
+    return isinstance(error, exc.TimeoutError | exc.DisconnectionError | OSError | TimeoutError)
+
+
+def conflict_detail(error: exc.IntegrityError) -> str:
+    """Return a sentence saying which uniqueness rule ``error`` broke."""
+    message = str(error.orig)
+    for needles, sentence in _CONFLICTS:
+        if any(needle in message for needle in needles):
+            return sentence
+    return "The change conflicts with existing data."
+
+
+def translate(error: Exception) -> Exception:
+    """Return the core error standing for ``error``, or ``error`` itself when there is none."""
+    if isinstance(error, GhartsError):
+        return error
+    if isinstance(error, exc.IntegrityError):
+        return Conflict(conflict_detail(error))
+    if is_unavailable(error):
+        return StorageUnavailable()
+    return error
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise database errors raised in the block as core errors, chained with ``from``."""
+    try:
+        yield
+    except Exception as error:
+        mapped = translate(error)
+        if mapped is error:
+            raise
+        raise mapped from error
+
+
+def translating(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Decorate a repository coroutine so that it raises core errors only."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translated():
+            return await method(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,185 @@
+"""Runner records, their labels and their transitions, with the atomic quota reservation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from gharts_adapters.storage import convert
+from gharts_adapters.storage.errors import translating
+from gharts_adapters.storage.repositories.base import SqlRepository
+from gharts_adapters.storage.tables import runner_labels, runner_transitions, runners, teams
+from gharts_core.errors import Conflict, QuotaExceeded, RunnerNotFound, TeamNotFound
+from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
+from gharts_core.ports.storage import Page, PageResult, RunnerFilter
+from gharts_core.quota import has_room
+
+# Spelled as a literal, not a bound parameter, so that it matches the partial unique index's
+# predicate: both databases only use (or infer, for ON CONFLICT) the index when it does.
+_LIVE_PREDICATE = text("status <> 'deleted'")
+_LIVE = runners.c.status != literal_column("'deleted'")
+
+
+class SqlRunnerRepository(SqlRepository):
+    """Runner records and their transitions."""
+
+    @translating
+    async def reserve(self, runner: RunnerRecord, max_runners: int | None) -> None:
+        """Insert a ``provisioning`` record if the team has room and the name is free, atomically.
+
+        PostgreSQL: the team row is locked (``SELECT ... FOR UPDATE``), so reservations for one
+        team queue up and each counts the ones committed before it. SQLite: the unit of work
+        already holds the database's write lock (``BEGIN IMMEDIATE``). The partial unique index
+        on live runner names settles races between teams.
+        """
+        team_name = await self._connection.scalar(
+            select(teams.c.name).where(teams.c.id == runner.team_id).with_for_update()
+        )
+        if team_name is None:
+            raise TeamNotFound(str(runner.team_id))
+        counts = (
+            await self._connection.execute(
+                select(
+                    func.count().filter(runners.c.team_id == runner.team_id),
+                    func.count().filter(runners.c.name == runner.name),
+                ).where(
+                    _LIVE, or_(runners.c.team_id == runner.team_id, runners.c.name == runner.name)
+                )
+            )
+        ).one()
+        live, same_name = counts
+        if same_name:
+            raise Conflict(f"A runner named '{runner.name}' already exists.")
+        if max_runners is not None and not has_room(live, max_runners):
+            raise QuotaExceeded(team_name, max_runners)
+        first = RunnerTransition(
+            runner_id=runner.id,
+            from_status=None,
+            to_status=runner.status,
+            source=TransitionSource.API,
+            at=runner.created_at,
+        )
+        # ON CONFLICT instead of a SAVEPOINT: a name taken by a concurrent reservation for
+        # another team is refused without aborting the transaction, in fewer round trips.
+        inserted = await self._execute(
+            self._insert(runners)
+            .values(convert.runner_row(runner))
+            .on_conflict_do_nothing(index_elements=[runners.c.name], index_where=_LIVE_PREDICATE)
+        )
+        if inserted.rowcount != 1:
+            raise Conflict(f"A runner named '{runner.name}' already exists.")
+        await self._insert_labels(runner.id, runner.labels)
+        await self._execute(runner_transitions.insert().values(convert.transition_row(first)))
+
+    async def _insert_labels(self, runner_id: uuid.UUID, labels: Sequence[str]) -> None:
+        if labels:
+            await self._connection.execute(
+                runner_labels.insert(), [{"runner_id": runner_id, "label": lb} for lb in labels]
+            )
+
+    @translating
+    async def get(self, runner_id: uuid.UUID) -> RunnerRecord | None:
+        """Return the runner with this id (deleted ones too), or ``None``."""
+        row = await self._first(select(runners).where(runners.c.id == runner_id))
+        return None if row is None else convert.to_runner(row)
+
+    @translating
+    async def save(self, runner: RunnerRecord, transition: RunnerTransition | None = None) -> None:
+        """Replace the stored record and record the transition if one is given."""
+        stored = await self._first(
+            select(runners.c.name, runners.c.status, runners.c.labels).where(
+                runners.c.id == runner.id
+            )
+        )
+        if stored is None:
+            raise RunnerNotFound(str(runner.id))
+        # Only a rename or a revival can break the unique live name; guard just those with a
+        # SAVEPOINT so that the refusal leaves the transaction usable.
+        may_clash = runner.status.is_live and (
+            stored["status"] == RunnerStatus.DELETED.value or stored["name"] != runner.name
+        )
+        async with self._connection.begin_nested() if may_clash else nullcontext():
+            await self._execute(
+                update(runners).where(runners.c.id == runner.id).values(convert.runner_row(runner))
+            )
+        if sorted(stored["labels"]) != list(runner.labels):
+            await self._execute(delete(runner_labels).where(runner_labels.c.runner_id == runner.id))
+            await self._insert_labels(runner.id, runner.labels)
+        if transition is not None:
+            await self._execute(
+                runner_transitions.insert().values(convert.transition_row(transition))
+            )
+
+    @translating
+    async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:
+        """Return one page of runners matching the filter, newest first, then by id."""
+        where: list[ColumnElement[bool]] = []
+        if query.team_ids is not None:
+            where.append(runners.c.team_id.in_(query.team_ids))
+        if query.status is not None:
+            where.append(runners.c.status == query.status.value)
+        if query.team_name is not None:
+            where.append(runners.c.team_name == query.team_name)
+        if query.label is not None:
+            where.append(
+                exists().where(
+                    and_(
+                        runner_labels.c.runner_id == runners.c.id,
+                        runner_labels.c.label == query.label.lower(),
+                    )
+                )
+            )
+        if not query.include_deleted:
+            where.append(_LIVE)
+        order = [runners.c.created_at.desc(), runners.c.id]
+        return await self._page(runners, where, order, page, convert.to_runner)
+
+    @translating
+    async def list_live(self) -> Sequence[RunnerRecord]:
+        """Return every runner not ``deleted``, oldest first, then by id."""
+        rows = await self._all(
+            select(runners).where(_LIVE).order_by(runners.c.created_at, runners.c.id)
+        )
+        return [convert.to_runner(row) for row in rows]
+
+    @translating
+    async def count_live(self, team_id: uuid.UUID) -> int:
+        """Return how many of the team's runners count towards its quota."""
+        count = await self._connection.scalar(
+            select(func.count()).select_from(runners).where(runners.c.team_id == team_id, _LIVE)
+        )
+        return count or 0
+
+    @translating
+    async def count_by_team_and_status(self) -> dict[tuple[str, RunnerStatus], int]:
+        """Return runner counts keyed by (team name, status), deleted excluded."""
+        rows = await self._connection.execute(
+            select(runners.c.team_name, runners.c.status, func.count())
+            .where(_LIVE)
+            .group_by(runners.c.team_name, runners.c.status)
+        )
+        return {(team, RunnerStatus(status)): count for team, status, count in rows}
+
+    @translating
+    async def transitions(self, runner_id: uuid.UUID) -> Sequence[RunnerTransition]:
+        """Return the runner's recorded transitions, oldest first (ties in recording order)."""
+        rows = await self._all(
+            select(runner_transitions)
+            .where(runner_transitions.c.runner_id == runner_id)
+            .order_by(runner_transitions.c.at, runner_transitions.c.seq)
+        )
+        return [convert.to_transition(row) for row in rows]

@@ -1,0 +1,204 @@
+"""The unit of work and the store, built from an ``async_sessionmaker`` (or a URL).
+
+SQLite: every unit of work starts with ``BEGIN IMMEDIATE``, so it holds the database's single
+write lock from its first statement and a read-then-write can never be overtaken by another
+connection (the busy timeout makes the others wait rather than fail). Within one process an
+``asyncio.Lock`` queues units of work before they touch a connection, so waiting costs no busy
+polling. PostgreSQL: ordinary READ COMMITTED transactions; the reservation locks the team row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from gharts_adapters.storage.errors import is_unavailable, translated
+from gharts_adapters.storage.repositories import (
+    SqlAuditRepository,
+    SqlClientRepository,
+    SqlMembershipRepository,
+    SqlRunnerRepository,
+    SqlSecurityEventRepository,
+    SqlSyncStateRepository,
+    SqlTeamRepository,
+    SqlUserRepository,
+    SqlWebhookDeliveryRepository,
+)
+from gharts_core.ports.storage import (
+    AuditRepository,
+    ClientRepository,
+    MembershipRepository,
+    RunnerRepository,
+    SecurityEventRepository,
+    SyncStateRepository,
+    TeamRepository,
+    UserRepository,
+    WebhookDeliveryRepository,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    # Take BEGIN away from the sqlite3 driver (it skips it before SELECT); _sqlite_begin emits it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure_engine(engine: AsyncEngine) -> AsyncEngine:
+    """Install the SQLite transaction and pragma hooks (idempotent; nothing for PostgreSQL)."""
+    sync_engine = engine.sync_engine
+    if engine.dialect.name == "sqlite" and not event.contains(
+        sync_engine, "connect", _sqlite_connect
+    ):
+        event.listen(sync_engine, "connect", _sqlite_connect)
+        event.listen(sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
+    """Return an async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+    if url.startswith("postgresql"):
+        engine_options.setdefault("pool_pre_ping", True)
+    return configure_engine(_create_async_engine(url, **engine_options))
+
+
+class SqlUnitOfWork:
+    """One database transaction over every repository."""
+
+    users: UserRepository
+    teams: TeamRepository
+    memberships: MembershipRepository
+    clients: ClientRepository
+    runners: RunnerRepository
+    audit: AuditRepository
+    security_events: SecurityEventRepository
+    sync_state: SyncStateRepository
+    webhook_deliveries: WebhookDeliveryRepository
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], dialect: str, lock: asyncio.Lock | None
+    ) -> None:
+        self._sessions = sessions
+        self._dialect = dialect
+        self._lock = lock
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        """Begin the transaction (and, on SQLite, take the write lock)."""
+        if self._lock is not None:
+            await self._lock.acquire()
+        session = self._sessions()
+        try:
+            with translated():
+                connection = await session.connection()
+        except BaseException:
+            await self._finish(session)
+            raise
+        self._session = session
+        self.users = SqlUserRepository(connection, self._dialect)
+        self.teams = SqlTeamRepository(connection, self._dialect)
+        self.memberships = SqlMembershipRepository(connection, self._dialect)
+        self.clients = SqlClientRepository(connection, self._dialect)
+        self.runners = SqlRunnerRepository(connection, self._dialect)
+        self.audit = SqlAuditRepository(connection, self._dialect)
+        self.security_events = SqlSecurityEventRepository(connection, self._dialect)
+        self.sync_state = SqlSyncStateRepository(connection, self._dialect)
+        self.webhook_deliveries = SqlWebhookDeliveryRepository(connection, self._dialect)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit when the block succeeded, roll back when it raised."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if exc_type is None:
+                with translated():
+                    await session.commit()
+        finally:
+            await self._finish(session)
+
+    async def _finish(self, session: AsyncSession) -> None:
+        try:
+            # Closing rolls back whatever was not committed and returns the connection.
+            await asyncio.shield(session.close())
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+class SqlStore:
+    """The storage port on SQLAlchemy: SQLite (embedded default) or PostgreSQL.
+
+    It is handed its ``async_sessionmaker``; :meth:`close` disposes the engine only when the
+    store owns it (``owns_engine``, as with :func:`create_store`).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        owns_engine: bool = False,
+        ping_timeout: float = 5.0,
+    ) -> None:
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the session maker must be bound to an AsyncEngine")
+        self.engine = configure_engine(bind)
+        self._sessions = sessions
+        self._owns_engine = owns_engine
+        self._ping_timeout = ping_timeout
+        self._dialect = bind.dialect.name
+        self._lock = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """Return a new unit of work, to be used with ``async with``."""
+        return SqlUnitOfWork(self._sessions, self._dialect, self._lock)
+
+    async def ping(self) -> bool:
+        """Return whether the migrated schema answers a query within the ping timeout."""
+        try:
+            async with asyncio.timeout(self._ping_timeout), self.unit_of_work() as uow:
+                await uow.sync_state.get()
+        except Exception:  # a probe reports "not ready" whatever the failure, it never crashes
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Release the connections (dispose the engine if this store created it)."""
+        if self._owns_engine:
+            await self.engine.dispose()
+
+
+def create_store(url: str, **engine_options: Any) -> SqlStore:
+    """Return a store that owns a new engine for ``url``; the schema must be migrated already.
+
+    Use a SQLite *file* (``sqlite+aiosqlite:///path/gharts.db``): every connection to
+    ``:memory:`` is a separate, empty database that :func:`upgrade` cannot reach.
+    """
+    engine = create_engine(url, **engine_options)
+    return SqlStore(async_sessionmaker(engine, expire_on_commit=False), owns_engine=True)
