@@ -9,6 +9,8 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
+from gharts_adapters.storage.errors import translated
+
 SCRIPT_LOCATION = "gharts_adapters.storage:migrations"
 
 
@@ -25,11 +27,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` (an async SQLAlchemy URL) up to ``revision``.
 
     Synchronous: it runs its own event loop (``asyncio.run``), so call it from plain code such as
-    the CLI, or from a worker thread, never from a thread whose event loop is running.
+    the CLI, or from a worker thread, never from a thread whose event loop is running. An
+    unreachable database raises ``StorageUnavailable``.
     """
-    command.upgrade(alembic_config(url), revision)
+    with translated():
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     """Migrate the database at ``url`` down to ``revision`` (``"base"`` drops everything)."""
-    command.downgrade(alembic_config(url), revision)
+    with translated():
+        command.downgrade(alembic_config(url), revision)
