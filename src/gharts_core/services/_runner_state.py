@@ -6,6 +6,7 @@ from datetime import datetime
 
 import attrs
 
+from gharts_core.drift import github_status
 from gharts_core.model import (
     ObservedRunner,
     RunnerRecord,
@@ -47,11 +48,15 @@ def move(
 
 
 def observed_status(current: RunnerStatus, observed: ObservedRunner) -> RunnerStatus:
-    """Return the status GitHub's view implies; a runner never seen online stays ``pending``."""
-    if observed.busy:
-        return RunnerStatus.BUSY
-    if observed.status == "online":
-        return RunnerStatus.ONLINE
-    if current in {RunnerStatus.PROVISIONING, RunnerStatus.PENDING}:
+    """Return the status GitHub's view implies; a runner never seen online stays ``pending``.
+
+    Same mapping as the drift detector (:func:`gharts_core.drift.github_status`), so a refresh and
+    a sync cycle never disagree about one runner.
+    """
+    status = github_status(observed)
+    if status is RunnerStatus.OFFLINE and current in {
+        RunnerStatus.PROVISIONING,
+        RunnerStatus.PENDING,
+    }:
         return RunnerStatus.PENDING
-    return RunnerStatus.OFFLINE
+    return status
