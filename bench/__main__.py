@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 import bench
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -86,8 +88,14 @@ def print_summary(name: str, entry: dict[str, Any]) -> None:
     lines(entry["results"], 3)
 
 
+def _quiet_logs() -> None:
+    # Adapters log at debug level; interleaved with the figures it hides them.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks (all by default); return 1 if any failed."""
+    _quiet_logs()
     names = available()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="name", help=f"one of: {', '.join(names)}")

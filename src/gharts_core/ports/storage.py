@@ -159,7 +159,11 @@ class UserRepository(Protocol):
         ...
 
     async def count_active_admins(self) -> int:
-        """Return how many active users are admins."""
+        """Return how many active users are admins.
+
+        The rows counted stay locked until the unit of work ends, so the last-admin guard holds
+        when two admins demote each other concurrently.
+        """
         ...
 
 

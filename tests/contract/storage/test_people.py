@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import attrs
 import pytest
 from storage_support import add_teams, make_client, make_team, make_user, minutes
 
+from gharts_core.authz import ensure_not_last_admin
 from gharts_core.errors import ClientNotFound, Conflict, TeamNotFound, UserNotFound
 from gharts_core.model import User
 from gharts_core.ports.storage import ClientFilter, Page, Store, TeamFilter, UserFilter
@@ -295,3 +297,31 @@ async def test_client_list_filters_oldest_first_and_pages(store: Store) -> None:
         await subjects(ClientFilter(team_id=team_a.id, is_active=True, issuer=clients[0].issuer)),
     ]
     assert expected == actual
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(store: Store) -> None:
+    first, second = (
+        make_user("first@example.com", admin=True),
+        make_user("second@example.com", admin=True),
+    )
+    async with store.unit_of_work() as uow:
+        await uow.users.add(first)
+        await uow.users.add(second)
+
+    async def demote(target: User) -> bool:
+        try:
+            async with store.unit_of_work() as uow:
+                demoted = attrs.evolve(target, is_admin=False)
+                ensure_not_last_admin(target, demoted, await uow.users.count_active_admins())
+                # Widen the race window; the outcome must not depend on timing.
+                await asyncio.sleep(0.05)
+                await uow.users.update(demoted)
+        except Conflict:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(demote(first), demote(second))
+    async with store.unit_of_work() as uow:
+        remaining = await uow.users.count_active_admins()
+    assert [True, False] == sorted(outcomes, reverse=True)
+    assert 1 == remaining

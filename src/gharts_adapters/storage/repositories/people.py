@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 
 from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
@@ -83,13 +83,17 @@ class SqlUserRepository(SqlRepository):
 
     @translating
     async def count_active_admins(self) -> int:
-        """Return how many active users are admins."""
-        count = await self._connection.scalar(
-            select(func.count())
-            .select_from(users)
+        """Return how many active users are admins, locking those rows until the unit ends.
+
+        The lock serialises two admins demoting each other at once on PostgreSQL: the second
+        waits, re-reads the rows and sees one admin left (SQLite serialises writers already).
+        """
+        result = await self._connection.execute(
+            select(users.c.id)
             .where(users.c.is_admin.is_(True), users.c.deactivated_at.is_(None))
+            .with_for_update()
         )
-        return count or 0
+        return len(result.all())
 
 
 class SqlTeamRepository(SqlRepository):
