@@ -183,6 +183,7 @@ runners = Table(
     Index(None, "team_name", "status"),
     Index(None, "status"),
     Index(None, "created_at", "id"),
+    Index(None, "github_runner_id"),
     Index(
         "uq_runners_live_name",
         "name",

@@ -267,6 +267,16 @@ class RunnerRepository(Protocol):
         """Return every runner not ``deleted`` (the sync worker's input)."""
         ...
 
+    async def find_live(
+        self, *, github_runner_id: int | None = None, name: str | None = None
+    ) -> Sequence[RunnerRecord]:
+        """Return live runners with this GitHub id or this name, oldest first.
+
+        Names compare case-insensitively, as GitHub compares them. The webhook's lookup: indexed
+        by GitHub id; with neither argument it returns nothing.
+        """
+        ...
+
     async def count_live(self, team_id: uuid.UUID) -> int:
         """Return how many of the team's runners count towards its quota."""
         ...

@@ -294,7 +294,10 @@ _HANDLED = frozenset({WorkflowJobAction.IN_PROGRESS, WorkflowJobAction.COMPLETED
 async def _managed_runner(uow: UnitOfWork, event: WorkflowJobEvent) -> RunnerRecord | None:
     if event.action not in _HANDLED or (event.runner_id is None and not event.runner_name):
         return None
-    return _match(await uow.runners.list_live(), event.runner_id, event.runner_name)
+    candidates = await uow.runners.find_live(
+        github_runner_id=event.runner_id, name=event.runner_name or None
+    )
+    return _match(candidates, event.runner_id, event.runner_name)
 
 
 def _match(

@@ -402,6 +402,18 @@ class _Runners:
         """Return every runner not ``deleted``, oldest first, then by id."""
         return sorted(self._live(), key=lambda r: (r.created_at, r.id))
 
+    async def find_live(
+        self, *, github_runner_id: int | None = None, name: str | None = None
+    ) -> Sequence[RunnerRecord]:
+        """Return live runners with this GitHub id or this name (any case), oldest first."""
+        found = [
+            r
+            for r in self._live()
+            if (github_runner_id is not None and r.github_runner_id == github_runner_id)
+            or (name is not None and r.name.lower() == name.lower())
+        ]
+        return sorted(found, key=lambda r: (r.created_at, r.id))
+
     async def count_live(self, team_id: uuid.UUID) -> int:
         """Return how many of the team's runners count towards its quota."""
         return sum(1 for r in self._live() if r.team_id == team_id)

@@ -244,3 +244,29 @@ async def test_reviving_a_deleted_runner_whose_name_was_reused_conflicts(store: 
         actual = await uow.runners.get(old.id)
 
     assert attrs.evolve(deleted, deleted_reason="kept deleted") == actual
+
+
+async def test_find_live_looks_runners_up_by_github_id_or_name_in_any_case(store: Store) -> None:
+    team = make_team("finders")
+    await add_teams(store, team)
+    bound = attrs.evolve(make_runner(team, "bound", at=minutes(1)), github_runner_id=42)
+    named = make_runner(team, "named", at=minutes(2))
+    gone = attrs.evolve(make_runner(team, "gone", at=minutes(3)), github_runner_id=7)
+    async with store.unit_of_work() as uow:
+        for runner in (bound, named, gone):
+            await uow.runners.reserve(runner, None)
+        await uow.runners.save(attrs.evolve(gone, status=RunnerStatus.DELETED))
+
+    async with store.unit_of_work() as uow:
+        by_id = await uow.runners.find_live(github_runner_id=42)
+        by_name = await uow.runners.find_live(name="named")
+        either = await uow.runners.find_live(github_runner_id=42, name="named")
+        deleted = await uow.runners.find_live(github_runner_id=7, name="gone")
+        other_case = await uow.runners.find_live(name="NAMED")
+        nothing = await uow.runners.find_live()
+
+    assert [bound.id] == [r.id for r in by_id]
+    assert [named.id] == [r.id for r in by_name]
+    assert [bound.id, named.id] == [r.id for r in either]
+    assert [named.id] == [r.id for r in other_case]
+    assert [] == [*deleted, *nothing]

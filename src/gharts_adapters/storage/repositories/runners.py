@@ -157,6 +157,23 @@ class SqlRunnerRepository(SqlRepository):
         return [convert.to_runner(row) for row in rows]
 
     @translating
+    async def find_live(
+        self, *, github_runner_id: int | None = None, name: str | None = None
+    ) -> Sequence[RunnerRecord]:
+        """Return live runners with this GitHub id or this name (any case), oldest first."""
+        matches: list[ColumnElement[bool]] = []
+        if github_runner_id is not None:
+            matches.append(runners.c.github_runner_id == github_runner_id)
+        if name is not None:
+            matches.append(func.lower(runners.c.name) == name.lower())
+        if not matches:
+            return []
+        rows = await self._all(
+            select(runners).where(_LIVE, or_(*matches)).order_by(runners.c.created_at, runners.c.id)
+        )
+        return [convert.to_runner(row) for row in rows]
+
+    @translating
     async def count_live(self, team_id: uuid.UUID) -> int:
         """Return how many of the team's runners count towards its quota."""
         count = await self._connection.scalar(

@@ -242,6 +242,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_runners_created_at_id"), "runners", ["created_at", "id"], unique=False)
     op.create_index(op.f("ix_runners_status"), "runners", ["status"], unique=False)
     op.create_index(
+        op.f("ix_runners_github_runner_id"), "runners", ["github_runner_id"], unique=False
+    )
+    op.create_index(
         op.f("ix_runners_team_id_status"), "runners", ["team_id", "status"], unique=False
     )
     op.create_index(
@@ -309,6 +312,7 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_runners_team_name_status"), table_name="runners")
     op.drop_index(op.f("ix_runners_team_id_status"), table_name="runners")
+    op.drop_index(op.f("ix_runners_github_runner_id"), table_name="runners")
     op.drop_index(op.f("ix_runners_status"), table_name="runners")
     op.drop_index(op.f("ix_runners_created_at_id"), table_name="runners")
     op.drop_table("runners")
