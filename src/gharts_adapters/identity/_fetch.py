@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -28,16 +29,23 @@ class FetchError(Exception):
 async def fetch_json(
     client: httpx.AsyncClient, url: str, *, limit: int, http_timeout: float
 ) -> tuple[dict[str, Any], httpx.Headers]:
-    """GET ``url`` and return its JSON object and headers, reading at most ``limit`` bytes."""
+    """GET ``url`` and return its JSON object and headers, reading at most ``limit`` bytes.
+
+    ``http_timeout`` bounds the whole exchange, not each read: httpx's timeouts apply per socket
+    operation, so a server dripping one byte at a time would otherwise hold the key lock forever.
+    """
     body = bytearray()
     try:
-        async with client.stream(
-            "GET",
-            url,
-            headers={"Accept": "application/json"},
-            timeout=http_timeout,
-            follow_redirects=False,
-        ) as response:
+        async with (
+            asyncio.timeout(http_timeout),
+            client.stream(
+                "GET",
+                url,
+                headers={"Accept": "application/json"},
+                timeout=http_timeout,
+                follow_redirects=False,
+            ) as response,
+        ):
             if response.status_code != 200:
                 raise FetchError(f"{url} answered HTTP {response.status_code}")
             declared = response.headers.get("content-length", "")
@@ -50,6 +58,8 @@ async def fetch_json(
             headers = response.headers
     except httpx.HTTPError as exc:
         raise FetchError(f"{url} is unreachable: {type(exc).__name__}: {exc}") from exc
+    except TimeoutError as exc:
+        raise FetchError(f"{url} did not answer within {http_timeout} s") from exc
     try:
         value = json.loads(body)
     except ValueError as exc:
