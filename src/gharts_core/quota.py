@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gharts_core.errors import QuotaExceeded
-from gharts_core.model import Team
 
 
 def has_room(live_runners: int, max_runners: int | None) -> bool:
@@ -11,11 +10,13 @@ def has_room(live_runners: int, max_runners: int | None) -> bool:
     return max_runners is None or live_runners < max_runners
 
 
-def check_quota(team: Team, live_runners: int, *, retry_after: int = 60) -> None:
+def check_quota(
+    team_name: str, live_runners: int, max_runners: int | None, *, retry_after: int = 60
+) -> None:
     """Raise :class:`QuotaExceeded` when the team has no room for one more runner.
 
     Stores call this inside the same transaction that inserts the reservation, so the check and
     the insert cannot be interleaved by another request.
     """
-    if team.max_runners is not None and not has_room(live_runners, team.max_runners):
-        raise QuotaExceeded(team.name, team.max_runners, retry_after=retry_after)
+    if max_runners is not None and not has_room(live_runners, max_runners):
+        raise QuotaExceeded(team_name, max_runners, retry_after=retry_after)

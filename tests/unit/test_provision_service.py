@@ -230,6 +230,24 @@ async def test_two_runners_from_one_prefix_get_different_names(world: World) -> 
     assert first.runner.name != second.runner.name
 
 
+async def test_runner_names_are_kept_in_lower_case_so_case_variants_collide(
+    world: World,
+) -> None:
+    first = await world.service.provision_registration_token(
+        world.principal, ProvisionRegistrationToken(runner_name="Build-1", labels=["gpu-a"])
+    )
+    prefixed = await world.service.provision_jit(
+        world.principal, ProvisionJitRunner(runner_name_prefix="ARC", labels=["gpu-a"])
+    )
+
+    with pytest.raises(Conflict):
+        await world.service.provision_registration_token(
+            world.principal, ProvisionRegistrationToken(runner_name="build-1", labels=["gpu-a"])
+        )
+    assert "build-1" == first.runner.name
+    assert prefixed.runner.name.startswith("arc-")
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -272,8 +272,9 @@ class RunnerRepository(Protocol):
     ) -> Sequence[RunnerRecord]:
         """Return live runners with this GitHub id or this name, oldest first.
 
-        Names compare case-insensitively, as GitHub compares them. The webhook's lookup: indexed
-        by GitHub id; with neither argument it returns nothing.
+        Provisioning stores names in lower case (GitHub compares names case-insensitively), so
+        ``name`` is lower-cased and matched exactly. The webhook's lookup, indexed by GitHub id
+        and by live name; with neither argument it returns nothing.
         """
         ...
 

@@ -50,10 +50,14 @@ class RunnerRequest:
         }
 
     def choose_name(self) -> str:
-        """Return the runner name: the one given, or the prefix with a random suffix."""
+        """Return the runner name in lower case: the one given, or the prefix with a suffix.
+
+        GitHub compares runner names case-insensitively, so names are kept in lower case, like
+        labels: the stores' unique-live-name rule then means what GitHub means.
+        """
         if self.runner_name is not None:
-            return self.runner_name
-        return generated_name(self.runner_name_prefix or "")
+            return self.runner_name.lower()
+        return generated_name(self.runner_name_prefix or "").lower()
 
     def requested_name(self) -> str:
         """Return the name or prefix as the caller sent it (for audit rows)."""

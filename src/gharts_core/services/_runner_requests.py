@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Iterable
 
 from gharts_core import authz
-from gharts_core.errors import TeamNotFound
 from gharts_core.model import Principal, Team
 from gharts_core.ports.storage import UnitOfWork
+from gharts_core.services._admin import team_by_id, team_by_name
 
 MAX_RUNNER_NAME_LENGTH = 64
 SUFFIX_LENGTH = 8
@@ -99,11 +99,9 @@ async def choose_team(
     key: str | None = None
     requested: Team | None = None
     if team_name is not None:
-        key, requested = team_name, await uow.teams.get_by_name(team_name)
+        key, requested = team_name, await team_by_name(uow, team_name)
     elif team_id is not None:
-        key, requested = str(team_id), await uow.teams.get(team_id)
-    if key is not None and requested is None:
-        raise TeamNotFound(key)
+        key, requested = str(team_id), await team_by_id(uow, team_id)
     member_teams = await _load_teams(uow, principal.team_ids) if requested is None else []
     return authz.select_team(
         principal, requested=requested, requested_key=key, member_teams=member_teams

@@ -29,7 +29,6 @@ import attrs
 from gharts_core.errors import (
     ClientNotFound,
     Conflict,
-    QuotaExceeded,
     RunnerNotFound,
     TeamNotFound,
     UserNotFound,
@@ -65,7 +64,7 @@ from gharts_core.ports.storage import (
     UserRepository,
     WebhookDeliveryRepository,
 )
-from gharts_core.quota import has_room
+from gharts_core.quota import check_quota
 
 __all__ = ["FakeStore"]
 
@@ -348,8 +347,7 @@ class _Runners:
             raise TeamNotFound(str(runner.team_id))
         if any(r.name == runner.name for r in self._live()):
             raise Conflict(f"A runner named '{runner.name}' already exists.")
-        if max_runners is not None and not has_room(await self.count_live(team.id), max_runners):
-            raise QuotaExceeded(team.name, max_runners)
+        check_quota(team.name, await self.count_live(team.id), max_runners)
         if runner.id in self._s.runners:
             raise Conflict(f"A runner with id '{runner.id}' already exists.")
         self._s.runners[runner.id] = runner
@@ -410,7 +408,7 @@ class _Runners:
             r
             for r in self._live()
             if (github_runner_id is not None and r.github_runner_id == github_runner_id)
-            or (name is not None and r.name.lower() == name.lower())
+            or (name is not None and r.name == name.lower())
         ]
         return sorted(found, key=lambda r: (r.created_at, r.id))
 

@@ -23,10 +23,10 @@ from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
 from gharts_adapters.storage.repositories.base import SqlRepository
 from gharts_adapters.storage.tables import runner_labels, runner_transitions, runners, teams
-from gharts_core.errors import Conflict, QuotaExceeded, RunnerNotFound, TeamNotFound
+from gharts_core.errors import Conflict, RunnerNotFound, TeamNotFound
 from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
 from gharts_core.ports.storage import Page, PageResult, RunnerFilter
-from gharts_core.quota import has_room
+from gharts_core.quota import check_quota
 
 # Spelled as a literal, not a bound parameter, so that it matches the partial unique index's
 # predicate: both databases only use (or infer, for ON CONFLICT) the index when it does.
@@ -64,8 +64,7 @@ class SqlRunnerRepository(SqlRepository):
         live, same_name = counts
         if same_name:
             raise Conflict(f"A runner named '{runner.name}' already exists.")
-        if max_runners is not None and not has_room(live, max_runners):
-            raise QuotaExceeded(team_name, max_runners)
+        check_quota(team_name, live, max_runners)
         first = RunnerTransition(
             runner_id=runner.id,
             from_status=None,
@@ -165,7 +164,8 @@ class SqlRunnerRepository(SqlRepository):
         if github_runner_id is not None:
             matches.append(runners.c.github_runner_id == github_runner_id)
         if name is not None:
-            matches.append(func.lower(runners.c.name) == name.lower())
+            # Names are stored in lower case: an exact match uses the live-name index.
+            matches.append(runners.c.name == name.lower())
         if not matches:
             return []
         rows = await self._all(
