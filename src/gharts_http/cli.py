@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 def _db_upgrade(args: argparse.Namespace) -> int:
     url = args.url
     if url is None:
-        url = load_settings(args.config).database.url
+        url = load_settings(args.config, require_github=False).database.url
     upgrade(url, args.revision)
     print(f"database upgraded to {args.revision}")
     return EXIT_OK

@@ -22,6 +22,9 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
+from gharts_adapters.github import GitHubScope
+from gharts_adapters.identity.config import DEFAULT_ALGORITHMS, IssuerConfig, IssuerKind
+
 ENV_PREFIX = "GHARTS_"
 DEFAULT_CONFIG_FILE = "gharts.toml"
 _SECRET_KEYS = {("github", "private_key"), ("github", "webhook_secret")}
@@ -49,14 +52,6 @@ class WebhookEnforcementMode(enum.StrEnum):
     ENFORCE = "enforce"
 
 
-class IssuerKind(enum.StrEnum):
-    """How tokens of an issuer are classified."""
-
-    USER = "user"
-    MACHINE = "machine"
-    AUTO = "auto"
-
-
 @attrs.frozen
 class ServerSettings:
     """The HTTP listener."""
@@ -82,7 +77,7 @@ class GitHubSettings:
     mode: GitHubMode = GitHubMode.APP
     scope: str = "org:my-org"
     api_url: str = "https://api.github.com"
-    web_url: str = "https://github.com"
+    web_url: str | None = None  # derived from api_url (github.com, or the GHES host)
     app_id: int | None = None
     installation_id: int | None = None
     private_key_path: str | None = None
@@ -99,10 +94,23 @@ class IssuerSettings:
     audiences: tuple[str, ...]
     kind: IssuerKind = IssuerKind.AUTO
     jwks_uri: str | None = None
-    algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     user_claim: str = "email"
     leeway_seconds: int = 60
     trust_email: bool = False
+
+    def to_config(self) -> IssuerConfig:
+        """Return the identity adapter's configuration; ``ValueError`` names a bad value."""
+        return IssuerConfig(
+            issuer=self.issuer,
+            audiences=self.audiences,
+            jwks_uri=self.jwks_uri,
+            algorithms=self.algorithms,
+            kind=self.kind,
+            user_claim=self.user_claim,
+            leeway=float(self.leeway_seconds),
+            trust_email=self.trust_email,
+        )
 
 
 @attrs.frozen
@@ -183,10 +191,10 @@ def _load_secrets(settings: Settings, problems: list[str]) -> Settings:
     )
 
 
-def _check(settings: Settings) -> list[str]:
+def _check(settings: Settings, *, require_github: bool) -> list[str]:
     problems: list[str] = []
     github = settings.github
-    if github.mode is GitHubMode.APP:
+    if require_github and github.mode is GitHubMode.APP:
         problems.extend(
             f'github.{name}: required when github.mode = "app"'
             for name, value in (
@@ -200,19 +208,19 @@ def _check(settings: Settings) -> list[str]:
                 'github.private_key_path: required when github.mode = "app" '
                 "(or set GHARTS_GITHUB__PRIVATE_KEY)"
             )
-    scope_kind, _, scope_name = github.scope.partition(":")
-    if scope_kind not in {"org", "repo", "enterprise"} or not scope_name:
-        problems.append(
-            f"github.scope: {github.scope!r} must be org:<org>, repo:<owner>/<name> or "
-            "enterprise:<slug>"
-        )
+    try:
+        GitHubScope.parse(github.scope)
+    except ValueError as error:
+        problems.append(f"github.scope: {error}")
     if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         problems.append(
             "database.url: use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
         )
     for index, issuer in enumerate(settings.auth.issuers):
-        if not issuer.audiences:
-            problems.append(f"auth.issuers[{index}].audiences: at least one audience is required")
+        try:
+            issuer.to_config()
+        except ValueError as error:
+            problems.append(f"auth.issuers[{index}]: {error}")
     for name, value in (
         ("server.port", settings.server.port),
         ("sync.interval_seconds", settings.sync.interval_seconds),
@@ -230,9 +238,16 @@ def _structure_problems(error: Exception) -> list[str]:
 
 
 def settings_from_mapping(
-    data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    data: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_github: bool = True,
 ) -> Settings:
-    """Build settings from parsed TOML data and environment overrides; raise ``ConfigError``."""
+    """Build settings from parsed TOML data and environment overrides; raise ``ConfigError``.
+
+    ``require_github=False`` skips the GitHub App credential checks, for commands such as
+    ``gharts db upgrade`` that never talk to GitHub.
+    """
     in_file = [
         f"{section}.{key}: secrets are read from {section}.{key}_path or "
         f"{ENV_PREFIX}{section.upper()}__{key.upper()}, never from the configuration file"
@@ -252,14 +267,17 @@ def settings_from_mapping(
         raise ConfigError(_structure_problems(error)) from error
     problems: list[str] = []
     settings = _load_secrets(settings, problems)
-    problems.extend(_check(settings))
+    problems.extend(_check(settings, require_github=require_github))
     if problems:
         raise ConfigError(problems)
     return settings
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_github: bool = True,
 ) -> Settings:
     """Load ``path`` (or ``$GHARTS_CONFIG``, or ``./gharts.toml`` when present) plus overrides."""
     env = os.environ if environ is None else environ
@@ -276,4 +294,4 @@ def load_settings(
             ) from error
         except tomllib.TOMLDecodeError as error:
             raise ConfigError([f"{chosen}: not valid TOML: {error}"]) from error
-    return settings_from_mapping(data, env)
+    return settings_from_mapping(data, env, require_github=require_github)

@@ -41,12 +41,22 @@ def test_bad_configuration_is_one_line_per_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "gharts.toml"
-    config.write_text('[github]\nmode = "app"\n')
+    config.write_text('[database]\nurl = "mysql://x"\n[sync]\ninterval_seconds = 0\n')
     code = main(["--config", str(config), "db", "upgrade"])
     lines = capsys.readouterr().err.splitlines()
     assert EXIT_USAGE == code
-    assert len(lines) == 3
-    assert all(line.startswith("gharts: configuration: github.") for line in lines)
+    fields = [line.removeprefix("gharts: configuration: ").split(":")[0] for line in lines]
+    assert ["database.url", "sync.interval_seconds"] == fields
+
+
+def test_upgrade_needs_no_github_credentials(tmp_path: Path) -> None:
+    database = tmp_path / "no-github.db"
+    config = tmp_path / "gharts.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{database}"\n[github]\nmode = "app"\n'
+    )
+    assert EXIT_OK == main(["--config", str(config), "db", "upgrade"])
+    assert database.exists()
 
 
 def test_unreachable_database_is_an_error_code_not_a_traceback(

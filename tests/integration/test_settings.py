@@ -171,3 +171,45 @@ def test_config_file_comes_from_the_environment(tmp_path: Path) -> None:
     config.write_text('[github]\nmode = "simulator"\nscope = "enterprise:big"\n')
     settings = load_settings(environ={"GHARTS_CONFIG": str(config)})
     assert settings.github.scope == "enterprise:big"
+
+
+def test_scope_and_issuers_are_checked_as_the_adapters_check_them() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_from_mapping(
+            {
+                "github": {"mode": "simulator", "scope": "repo:no-slash"},
+                "auth": {
+                    "issuers": [
+                        {
+                            "issuer": "https://ok.example/",
+                            "audiences": ["a"],
+                            "algorithms": ["HS256"],
+                        },
+                        {"issuer": "http://idp.example/", "audiences": ["a"]},
+                    ]
+                },
+            },
+            environ={},
+        )
+    fields = [line.split(":")[0] for line in raised.value.problems]
+    assert ["github.scope", "auth.issuers[0]", "auth.issuers[1]"] == fields
+
+
+def test_issuer_settings_become_the_identity_adapters_configuration() -> None:
+    settings = settings_from_mapping(
+        {
+            **SIMULATOR,
+            "auth": {
+                "issuers": [
+                    {"issuer": "https://idp.example/", "audiences": ["g"], "leeway_seconds": 5}
+                ]
+            },
+        },
+        environ={},
+    )
+    config = settings.auth.issuers[0].to_config()
+    assert ("https://idp.example/", ("g",), 5.0) == (config.issuer, config.audiences, config.leeway)
+
+
+def test_the_web_url_is_left_to_be_derived_from_the_api_url() -> None:
+    assert settings_from_mapping(SIMULATOR, environ={}).github.web_url is None
