@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
@@ -93,6 +94,23 @@ class DevIssuer:
     def documents(self) -> dict[str, dict[str, Any]]:
         """Return every document to serve, by path relative to the issuer URL."""
         return {DISCOVERY_PATH: self.discovery_document(), JWKS_PATH: self.jwks_document()}
+
+    def transport(self) -> httpx.MockTransport:
+        """An httpx transport answering this issuer's documents in process, 404 for the rest.
+
+        ``gharts dev`` hands the verifier a client on this transport, so verifying a token never
+        needs the server to call itself over the network.
+        """
+        base = self.issuer.rstrip("/")
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            url = str(request.url.copy_with(query=None))
+            for path, document in self.documents().items():
+                if url == base + path:
+                    return httpx.Response(200, json=document)
+            return httpx.Response(404, json={"error": "not found"})
+
+        return httpx.MockTransport(answer)
 
     def issuer_config(self, audiences: Iterable[str] | None = None) -> IssuerConfig:
         """Return the configuration that makes a verifier trust this issuer."""

@@ -1,0 +1,68 @@
+"""The Litestar application factory: controllers, dependencies and the one error table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
+from typing import Any
+
+from litestar import Litestar
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from gharts_http.bootstrap import Services
+from gharts_http.controllers.ops import healthz
+from gharts_http.controllers.runners import RunnerController
+from gharts_http.errors import EXCEPTION_HANDLERS
+from gharts_http.request_context import RequestIdMiddleware, add_request_id_header
+from gharts_http.security import BEARER_SCHEME, DEPENDENCIES
+
+ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (RunnerController, healthz)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Return the OpenAPI 3.1 settings: the document at ``/schema/openapi.json``."""
+    return OpenAPIConfig(
+        title="gharts",
+        version=version("gharts"),
+        description="GitHub Actions runner token service: OIDC-authenticated, policy-checked "
+        "just-in-time runners. Every error body is {detail, error_code, ...}.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="An OIDC JWT from a trusted issuer.",
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(
+    services: Services,
+    *,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[Any]]] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the app around already-wired ``services`` (the caller owns and closes them)."""
+    app = Litestar(
+        route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
+        dependencies=DEPENDENCIES,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        middleware=[DefineMiddleware(RequestIdMiddleware)],
+        before_send=[add_request_id_header],
+        openapi_config=openapi_config(),
+        request_max_body_size=services.settings.server.max_body_bytes,
+        on_shutdown=list(on_shutdown),
+        debug=debug,
+        logging_config=None,
+    )
+    app.state.services = services
+    return app

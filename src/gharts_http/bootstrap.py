@@ -1,0 +1,179 @@
+"""The composition root: settings in, services wired to real adapters out.
+
+Every entry point (the HTTP app, the worker, the CLI) calls :func:`bootstrap` once. Tests pass
+fakes for any port (``identity``, ``github``, ``store``, ``clock``); whatever is not passed is
+built from the settings, and :meth:`Services.aclose` releases only what bootstrap built.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from datetime import timedelta
+
+import attrs
+import httpx
+
+from gharts_adapters.github import GitHubSettings as GitHubAdapterSettings
+from gharts_adapters.github import build_runner_platform
+from gharts_adapters.github.simulator import GitHubSimulator, create_simulator_app
+from gharts_adapters.github.simulator.testing import app_key_pair
+from gharts_adapters.identity import JwtVerifier
+from gharts_adapters.storage import create_store
+from gharts_core.drift import DriftSettings
+from gharts_core.ports.clock import Clock, SystemClock
+from gharts_core.ports.github import RunnerPlatform
+from gharts_core.ports.identity import TokenVerifier
+from gharts_core.ports.storage import Store
+from gharts_core.services.admin_audit import AuditAdminService
+from gharts_core.services.admin_clients import ClientAdminService
+from gharts_core.services.admin_teams import TeamAdminService
+from gharts_core.services.admin_users import UserAdminService
+from gharts_core.services.auth import AuthenticationSettings, AuthService
+from gharts_core.services.policy_check import PolicyCheckService
+from gharts_core.services.provision import ProvisioningService, ProvisioningSettings
+from gharts_core.services.runners import RunnerService
+from gharts_core.services.sync import SyncService, SyncSettings
+from gharts_core.services.team_views import TeamViewService
+from gharts_core.services.webhook import WebhookEnforcement, WebhookService, WebhookSettings
+from gharts_http.settings import GitHubMode, Settings
+
+SIMULATOR_API_URL = "https://api.github.simulator"
+_SIMULATOR_APP_ID = 1
+_SIMULATOR_INSTALLATION_ID = 1
+
+
+@attrs.define(kw_only=True)
+class Services:
+    """The wired application: ports, use cases, and what must be closed at shutdown."""
+
+    settings: Settings
+    clock: Clock
+    store: Store
+    github: RunnerPlatform
+    identity: TokenVerifier
+    auth: AuthService
+    provisioning: ProvisioningService
+    runners: RunnerService
+    policy: PolicyCheckService
+    webhooks: WebhookService
+    sync: SyncService
+    users: UserAdminService
+    teams: TeamAdminService
+    clients: ClientAdminService
+    audit: AuditAdminService
+    team_views: TeamViewService
+    simulator: GitHubSimulator | None = None
+    resources: AsyncExitStack = attrs.field(factory=AsyncExitStack)
+
+    async def aclose(self) -> None:
+        """Close the clients and the store bootstrap created (never the ones passed in)."""
+        await self.resources.aclose()
+
+
+def _simulated_github(
+    settings: Settings, clock: Clock, resources: AsyncExitStack
+) -> tuple[RunnerPlatform, GitHubSimulator]:
+    private_pem, public_pem = app_key_pair()
+    simulator = GitHubSimulator(
+        app_id=_SIMULATOR_APP_ID,
+        installation_id=_SIMULATOR_INSTALLATION_ID,
+        app_public_key_pem=public_pem,
+        default_scope=settings.github.scope,
+        clock=clock,
+    )
+    # httpx types ASGI apps with plain mappings; Litestar's scope types are TypedDicts.
+    transport = httpx.ASGITransport(app=create_simulator_app(simulator))  # type: ignore[arg-type]
+    client = httpx.AsyncClient(transport=transport, base_url=SIMULATOR_API_URL)
+    resources.push_async_callback(client.aclose)
+    adapter_settings = GitHubAdapterSettings(
+        scope=settings.github.scope,
+        app_id=_SIMULATOR_APP_ID,
+        installation_id=_SIMULATOR_INSTALLATION_ID,
+        private_key_pem=private_pem,
+        api_url=SIMULATOR_API_URL,
+        web_url=settings.github.web_url or "https://github.com",
+    )
+    return build_runner_platform(adapter_settings, client, clock=clock), simulator
+
+
+def _real_github(settings: Settings, clock: Clock, resources: AsyncExitStack) -> RunnerPlatform:
+    github = settings.github
+    if github.app_id is None or github.installation_id is None or not github.private_key:
+        raise ValueError("github.app_id, installation_id and the private key are required")
+    client = httpx.AsyncClient()
+    resources.push_async_callback(client.aclose)
+    adapter_settings = GitHubAdapterSettings(
+        scope=github.scope,
+        app_id=github.app_id,
+        installation_id=github.installation_id,
+        private_key_pem=github.private_key,
+        api_url=github.api_url,
+        web_url=github.web_url,
+    )
+    return build_runner_platform(adapter_settings, client, clock=clock)
+
+
+def _verifier(settings: Settings, clock: Clock, resources: AsyncExitStack) -> TokenVerifier:
+    client = httpx.AsyncClient()
+    resources.push_async_callback(client.aclose)
+    issuers = [issuer.to_config() for issuer in settings.auth.issuers]
+    return JwtVerifier(issuers, client, clock=clock)
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    identity: TokenVerifier | None = None,
+    github: RunnerPlatform | None = None,
+    store: Store | None = None,
+    clock: Clock | None = None,
+) -> Services:
+    """Wire every service; ports not passed are built from ``settings`` (and closed by us)."""
+    resources = AsyncExitStack()
+    clock = clock or SystemClock()
+    simulator: GitHubSimulator | None = None
+    if github is None:
+        if settings.github.mode is GitHubMode.SIMULATOR:
+            github, simulator = _simulated_github(settings, clock, resources)
+        else:
+            github = _real_github(settings, clock, resources)
+    if identity is None:
+        identity = _verifier(settings, clock, resources)
+    if store is None:
+        store = create_store(settings.database.url)
+        resources.push_async_callback(store.close)
+    pending_ttl = timedelta(seconds=settings.sync.pending_ttl_seconds)
+    sync_settings = SyncSettings(
+        drift=DriftSettings(
+            pending_ttl=pending_ttl, delete_busy_drifted=settings.sync.delete_busy_drifted
+        ),
+        audit_retention_days=settings.audit.retention_days,
+    )
+    enforcement = WebhookEnforcement(settings.sync.webhook_enforcement.value)
+    return Services(
+        settings=settings,
+        clock=clock,
+        store=store,
+        github=github,
+        identity=identity,
+        auth=AuthService(
+            store,
+            identity,
+            clock,
+            AuthenticationSettings(bootstrap_admins=settings.auth.bootstrap_admins),
+        ),
+        provisioning=ProvisioningService(
+            store, github, clock, ProvisioningSettings(pending_ttl=pending_ttl)
+        ),
+        runners=RunnerService(store, github, clock),
+        policy=PolicyCheckService(store, clock),
+        webhooks=WebhookService(store, github, clock, WebhookSettings(enforcement=enforcement)),
+        sync=SyncService(store, github, clock, sync_settings),
+        users=UserAdminService(store, clock),
+        teams=TeamAdminService(store, clock),
+        clients=ClientAdminService(store, clock),
+        audit=AuditAdminService(store, clock),
+        team_views=TeamViewService(store, clock),
+        simulator=simulator,
+        resources=resources,
+    )

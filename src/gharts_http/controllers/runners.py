@@ -1,0 +1,174 @@
+"""Runner endpoints: provision (JIT and registration token), list, get, refresh, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from gharts_core.errors import ErrorCode
+from gharts_core.model import RunnerStatus
+from gharts_core.ports.storage import Page
+from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
+from gharts_core.services.runners import RunnerQuery
+from gharts_http._dto import CattrsBody
+from gharts_http.errors import error_responses
+from gharts_http.schemas.runners import (
+    JitRunnerResponse,
+    ObservedRunnerResponse,
+    ProvisionJitBody,
+    ProvisionTokenBody,
+    RefreshedRunnerResponse,
+    RegistrationTokenResponse,
+    RunnerListResponse,
+    RunnerResponse,
+)
+from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
+
+E = ErrorCode
+_AUTH = (E.INVALID_TOKEN, E.USER_NOT_AUTHORIZED, E.RATE_LIMITED, E.SERVICE_UNAVAILABLE)
+_PROVISION = (
+    *_AUTH,
+    E.VALIDATION_ERROR,
+    E.INVALID_LABELS,
+    E.TEAM_REQUIRED,
+    E.TEAM_NOT_FOUND,
+    E.NOT_TEAM_MEMBER,
+    E.TEAM_INACTIVE,
+    E.LABEL_POLICY_VIOLATION,
+    E.RUNNER_GROUP_NOT_ALLOWED,
+    E.QUOTA_EXCEEDED,
+    E.CONFLICT,
+    E.GITHUB_RATE_LIMITED,
+    E.GITHUB_UNAVAILABLE,
+)
+_ONE_RUNNER = (*_AUTH, E.VALIDATION_ERROR, E.RUNNER_NOT_FOUND)
+_GITHUB = (E.GITHUB_RATE_LIMITED, E.GITHUB_UNAVAILABLE)
+RunnerId = Annotated[uuid.UUID, PathParameter(description="The runner's id (runner_id).")]
+
+
+class RunnerController(Controller):
+    """``/api/v1/runners``: any authenticated principal, within its visibility."""
+
+    path = "/api/v1/runners"
+    tags = ["runners"]
+    security = SECURITY
+
+    @post(
+        "/jit",
+        dto=CattrsBody[ProvisionJitBody],
+        return_dto=None,
+        status_code=201,
+        summary="Provision a just-in-time runner",
+        description="The call Actions Runner Controller makes. The JIT configuration is "
+        "returned once and never stored.",
+        responses=error_responses(*_PROVISION),
+    )
+    async def provision_jit(
+        self, data: JSONBody[ProvisionJitBody], principal: PrincipalDep, services: ServicesDep
+    ) -> JitRunnerResponse:
+        """Check the policy and quota, ask GitHub for a JIT configuration, return it once."""
+        command = ProvisionJitRunner(
+            labels=data.labels,
+            runner_name=data.runner_name,
+            runner_name_prefix=data.runner_name_prefix,
+            team_name=data.team_name,
+            team_id=data.team_id,
+            runner_group_id=data.runner_group_id,
+            work_folder=data.work_folder,
+        )
+        return JitRunnerResponse.of(await services.provisioning.provision_jit(principal, command))
+
+    @post(
+        "/provision",
+        dto=CattrsBody[ProvisionTokenBody],
+        return_dto=None,
+        status_code=201,
+        summary="Issue a registration token (legacy config.sh flow)",
+        responses=error_responses(*_PROVISION),
+    )
+    async def provision_token(
+        self, data: JSONBody[ProvisionTokenBody], principal: PrincipalDep, services: ServicesDep
+    ) -> RegistrationTokenResponse:
+        """Needs ``can_use_registration_token``; the sync worker enforces labels afterwards."""
+        command = ProvisionRegistrationToken(
+            labels=data.labels,
+            runner_name=data.runner_name,
+            runner_name_prefix=data.runner_name_prefix,
+            team_name=data.team_name,
+            team_id=data.team_id,
+            runner_group_id=data.runner_group_id,
+        )
+        result = await services.provisioning.provision_registration_token(principal, command)
+        return RegistrationTokenResponse.of(result)
+
+    @get(
+        "/",
+        summary="List runners",
+        responses=error_responses(*_AUTH, E.VALIDATION_ERROR),
+    )
+    async def list_runners(
+        self,
+        *,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        status: FromQuery[RunnerStatus | None] = None,
+        team_name: FromQuery[str | None] = None,
+        label: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> RunnerListResponse:
+        """List the runners the caller may see, newest first; filtered and paged in the database."""
+        query = RunnerQuery(status=status, team_name=team_name, label=label)
+        page = await services.runners.list(principal, query, Page(limit=limit, offset=offset))
+        return RunnerListResponse(
+            runners=[RunnerResponse.of(runner) for runner in page.items], total=page.total
+        )
+
+    @get("/{runner_id:uuid}", summary="Get one runner", responses=error_responses(*_ONE_RUNNER))
+    async def get_runner(
+        self, runner_id: RunnerId, principal: PrincipalDep, services: ServicesDep
+    ) -> RunnerResponse:
+        """One runner the caller may see; ``RUNNER_NOT_FOUND`` otherwise."""
+        return RunnerResponse.of(await services.runners.get(principal, runner_id))
+
+    @post(
+        "/{runner_id:uuid}/refresh",
+        status_code=200,
+        summary="Re-read a runner from GitHub now",
+        responses=error_responses(*_ONE_RUNNER, *_GITHUB),
+    )
+    async def refresh_runner(
+        self, runner_id: RunnerId, principal: PrincipalDep, services: ServicesDep
+    ) -> RefreshedRunnerResponse:
+        """Update the record from what GitHub reports for this runner."""
+        result = await services.runners.refresh(principal, runner_id)
+        observed = result.observed
+        return RefreshedRunnerResponse(
+            runner=RunnerResponse.of(result.runner),
+            github=None
+            if observed is None
+            else ObservedRunnerResponse(
+                id=observed.id,
+                name=observed.name,
+                status=observed.status,
+                busy=observed.busy,
+                labels=[label.name for label in observed.labels],
+            ),
+        )
+
+    @delete(
+        "/{runner_id:uuid}",
+        status_code=200,
+        summary="Deprovision a runner",
+        description="Removes the runner from GitHub, then marks it deleted. A runner GitHub no "
+        "longer has counts as removed; deleting a deleted runner returns it unchanged.",
+        responses=error_responses(*_ONE_RUNNER, *_GITHUB),
+    )
+    async def delete_runner(
+        self, runner_id: RunnerId, principal: PrincipalDep, services: ServicesDep
+    ) -> RunnerResponse:
+        """Remove the runner from GitHub and mark it deleted."""
+        return RunnerResponse.of(await services.runners.deprovision(principal, runner_id))
