@@ -35,7 +35,9 @@ from gharts_core.services.runners import RunnerService
 from gharts_core.services.sync import SyncService, SyncSettings
 from gharts_core.services.team_views import TeamViewService
 from gharts_core.services.webhook import WebhookEnforcement, WebhookService, WebhookSettings
+from gharts_http.metrics import Metrics
 from gharts_http.settings import GitHubMode, Settings
+from gharts_http.sync_requests import SyncRequests
 
 SIMULATOR_API_URL = "https://api.github.simulator"
 _SIMULATOR_APP_ID = 1
@@ -63,6 +65,8 @@ class Services:
     audit: AuditAdminService
     team_views: TeamViewService
     simulator: GitHubSimulator | None = None
+    metrics: Metrics = attrs.field(factory=Metrics)
+    sync_requests: SyncRequests = attrs.field(factory=SyncRequests)
     resources: AsyncExitStack = attrs.field(factory=AsyncExitStack)
 
     async def aclose(self) -> None:
