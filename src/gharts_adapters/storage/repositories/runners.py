@@ -51,20 +51,18 @@ class SqlRunnerRepository(SqlRepository):
         )
         if team_name is None:
             raise TeamNotFound(str(runner.team_id))
-        counts = (
-            await self._connection.execute(
-                select(
-                    func.count().filter(runners.c.team_id == runner.team_id),
-                    func.count().filter(runners.c.name == runner.name),
-                ).where(
-                    _LIVE, or_(runners.c.team_id == runner.team_id, runners.c.name == runner.name)
-                )
-            )
-        ).one()
-        live, same_name = counts
-        if same_name:
+        # Two indexed lookups: one query with ``team_id = ? OR name = ?`` scans the table on
+        # SQLite, while holding the database's only write lock.
+        same_name = await self._connection.scalar(
+            select(runners.c.id).where(_LIVE, runners.c.name == runner.name).limit(1)
+        )
+        if same_name is not None:
             raise Conflict(f"A runner named '{runner.name}' already exists.")
-        check_quota(team_name, live, max_runners)
+        if max_runners is not None:
+            live = await self._connection.scalar(
+                select(func.count()).where(_LIVE, runners.c.team_id == runner.team_id)
+            )
+            check_quota(team_name, live or 0, max_runners)
         first = RunnerTransition(
             runner_id=runner.id,
             from_status=None,
