@@ -12,18 +12,26 @@ from builders import (
     audit_rows,
     make_runner,
     make_team,
+    make_user,
     security_events,
     seed,
     stored_runner,
     transitions,
+    user_principal,
 )
 
 from gharts_core.drift import DriftSettings, StuckProvisioningAction
-from gharts_core.errors import GitHubRateLimited, GitHubUnavailable, StorageUnavailable
+from gharts_core.errors import (
+    AdminRequired,
+    GitHubRateLimited,
+    GitHubUnavailable,
+    StorageUnavailable,
+)
 from gharts_core.model import (
     Actor,
     AuditAction,
     AuditOutcome,
+    Principal,
     RunnerRecord,
     RunnerStatus,
     RunnerTransition,
@@ -35,7 +43,7 @@ from gharts_core.model import (
     TransitionSource,
 )
 from gharts_core.services._events import audit_event
-from gharts_core.services.sync import SyncService, SyncSettings
+from gharts_core.services.sync import SyncService, SyncSettings, TriggerOutcome
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_github import FakeRunnerPlatform
 from gharts_core.testing.fake_store import FakeStore
@@ -671,6 +679,110 @@ async def test_status_counts_cycles_and_keeps_the_last_report(
 
     expected = (SyncState(cycles=2, last_report=report), T0 + timedelta(seconds=120))
     assert expected == (await service.status(), report.started_at)
+
+
+# ------------------------------------------------------------------ leadership and admin
+
+
+async def test_cycle_of_a_leader_records_its_name_and_heartbeat(
+    service: SyncService, clock: FakeClock
+) -> None:
+    """The worker that runs a cycle is recorded as leader, its finish time as the heartbeat."""
+    clock.advance(5)
+    await service.run_cycle(leader="worker-a")
+
+    state = await service.status()
+    assert ("worker-a", T0 + timedelta(seconds=5)) == (state.leader, state.heartbeat_at)
+
+
+async def test_cycle_without_a_leader_keeps_the_recorded_one(
+    service: SyncService, clock: FakeClock
+) -> None:
+    """A one-off cycle (trigger, CLI) leaves the worker's leadership record alone."""
+    await service.run_cycle(leader="worker-a")
+    clock.advance(60)
+    await service.run_cycle()
+
+    state = await service.status()
+    assert ("worker-a", T0, 2) == (state.leader, state.heartbeat_at, state.cycles)
+
+
+async def test_failed_cycle_still_records_the_heartbeat(
+    service: SyncService, github: FakeRunnerPlatform
+) -> None:
+    """A leader whose GitHub listing fails is still alive, and says so."""
+    github.fail_next(GitHubUnavailable(), method="list_runners")
+    with pytest.raises(GitHubUnavailable):
+        await service.run_cycle(leader="worker-a")
+
+    state = await service.status()
+    assert ("worker-a", T0) == (state.leader, state.heartbeat_at)
+
+
+async def test_resign_clears_only_its_own_leadership(service: SyncService) -> None:
+    """A worker shutting down forgets itself, never a successor that took over meanwhile."""
+    await service.run_cycle(leader="worker-b")
+    await service.resign("worker-a")
+    kept = (await service.status()).leader
+    await service.resign("worker-b")
+
+    assert ("worker-b", None) == (kept, (await service.status()).leader)
+
+
+def _admin() -> Principal:
+    return user_principal(make_user("root@example.com", is_admin=True))
+
+
+def _outsider() -> Principal:
+    return user_principal(make_user("bob@example.com"))
+
+
+async def test_admin_status_is_the_shared_state(service: SyncService) -> None:
+    """An admin reads the same state the worker records."""
+    await service.run_cycle(leader="worker-a")
+
+    assert await service.status() == await service.admin_status(_admin())
+
+
+async def test_non_admins_may_neither_read_the_status_nor_trigger(
+    service: SyncService, store: FakeStore
+) -> None:
+    """Both admin operations refuse other callers and record the attempt."""
+    with pytest.raises(AdminRequired):
+        await service.admin_status(_outsider())
+    with pytest.raises(AdminRequired):
+        await service.check_trigger(_outsider())
+
+    operations = [event.details["operation"] for event in await security_events(store)]
+    assert ["sync.status", "sync.trigger"] == operations
+
+
+async def test_admin_may_trigger(service: SyncService, store: FakeStore) -> None:
+    """The trigger check lets an admin through without writing anything."""
+    await service.check_trigger(_admin())
+
+    assert [] == await security_events(store)
+
+
+async def test_trigger_is_audited_with_its_outcome(
+    service: SyncService, store: FakeStore, team: Team, github: FakeRunnerPlatform
+) -> None:
+    """Scheduled and refused triggers, and one run inline with its report, each leave a row."""
+    await on_github(store, github, team, "r1", status=RunnerStatus.PENDING)
+    report = await service.run_cycle()
+    admin = _admin()
+    await service.record_trigger(admin, TriggerOutcome.SCHEDULED)
+    await service.record_trigger(admin, TriggerOutcome.RAN, report)
+    await service.record_trigger(admin, TriggerOutcome.REFUSED)
+
+    rows = await audit_rows(store, AuditAction.SYNC_TRIGGER.value)
+    expected = [
+        ({"result": "scheduled"}, AuditOutcome.SUCCESS),
+        ({"result": "ran", "actions": {"change_status": 1}, "errors": 0}, AuditOutcome.SUCCESS),
+        ({"result": "refused"}, AuditOutcome.FAILURE),
+    ]
+    assert expected == [(dict(row.details), row.outcome) for row in rows]
+    assert {"root@example.com"} == {row.actor.name for row in rows}
 
 
 def test_sync_settings_refuse_a_non_positive_audit_retention() -> None:

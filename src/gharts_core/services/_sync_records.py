@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,12 @@ from gharts_core.model import (
     AuditAction,
     AuditEvent,
     AuditOutcome,
+    Principal,
     RunnerRecord,
     SecurityEvent,
     SecurityEventType,
     Severity,
+    SyncReport,
     Team,
 )
 from gharts_core.ports.clock import Clock
@@ -119,6 +122,32 @@ def purge_row(clock: Clock, purged: int, cutoff: datetime) -> AuditEvent:
         AuditAction.AUDIT_PURGE,
         target_type="audit_log",
         details={"purged": purged, "before": cutoff.isoformat()},
+    )
+
+
+class TriggerOutcome(enum.StrEnum):
+    """What became of an admin's request for a sync cycle."""
+
+    SCHEDULED = "scheduled"  # a worker was asked to run one early
+    RAN = "ran"  # run at once, in the requesting process
+    REFUSED = "refused"  # another process leads and could not be asked
+
+
+def trigger_row(
+    clock: Clock, principal: Principal, outcome: TriggerOutcome, report: SyncReport | None
+) -> AuditEvent:
+    """Return the audit row of an admin's request for a cycle (with the cycle's report, if run)."""
+    details: dict[str, Any] = {"result": outcome.value}
+    if report is not None:
+        details |= {"actions": dict(report.actions), "errors": len(report.errors)}
+    failed = outcome is TriggerOutcome.REFUSED or (report is not None and bool(report.errors))
+    return audit_event(
+        clock,
+        principal.actor,
+        AuditAction.SYNC_TRIGGER,
+        target_type="sync",
+        outcome=AuditOutcome.FAILURE if failed else AuditOutcome.SUCCESS,
+        details=details,
     )
 
 

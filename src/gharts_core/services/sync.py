@@ -12,6 +12,11 @@ time. Once GitHub rate-limits a deletion, the cycle's remaining deletions are sk
 listing GitHub's runners fails, the cycle is recorded with that error and the
 :class:`~gharts_core.errors.GitHubError` is re-raised, for the worker to log and the trigger
 endpoint to answer with.
+
+Leadership: the worker that runs a cycle passes its name as ``leader``; the report is saved with
+that name and the time as the heartbeat, in the same write. :meth:`resign` clears the name at a
+graceful shutdown. The admin operations (:meth:`admin_status`, :meth:`check_trigger`,
+:meth:`record_trigger`) need an admin principal.
 """
 
 from __future__ import annotations
@@ -35,16 +40,28 @@ from gharts_core.drift import (
     detect_drift,
 )
 from gharts_core.errors import GhartsError, GitHubError, GitHubRateLimited
-from gharts_core.model import RunnerTransition, SyncReport, SyncState, Team, TransitionSource
+from gharts_core.model import (
+    Principal,
+    RunnerTransition,
+    SyncReport,
+    SyncState,
+    Team,
+    TransitionSource,
+)
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.storage import Store, UnitOfWork
+from gharts_core.services._admin import require_admin
 from gharts_core.services._sync_records import (
+    TriggerOutcome,
     audit_row,
     drift_event,
     purge_row,
     transition_reason,
+    trigger_row,
 )
+
+__all__ = ["SyncService", "SyncSettings", "TriggerOutcome"]
 
 _log = structlog.get_logger(__name__)
 
@@ -70,6 +87,7 @@ class _Cycle:
     """What the running cycle has done so far."""
 
     started_at: datetime
+    leader: str | None
     counts: Counter[str] = attrs.Factory(Counter)
     errors: list[str] = attrs.Factory(list)
     rate_limited: bool = False
@@ -99,13 +117,38 @@ class SyncService:
         async with self._store.unit_of_work() as uow:
             return await uow.sync_state.get()
 
-    async def run_cycle(self) -> SyncReport:
+    async def admin_status(self, principal: Principal) -> SyncState:
+        """Return the shared sync state to an admin; ``AdminRequired`` for anyone else."""
+        await require_admin(self._store, self._clock, principal, "sync.status")
+        return await self.status()
+
+    async def check_trigger(self, principal: Principal) -> None:
+        """Raise ``AdminRequired`` (recorded as a security event) unless an admin asks."""
+        await require_admin(self._store, self._clock, principal, "sync.trigger")
+
+    async def record_trigger(
+        self, principal: Principal, outcome: TriggerOutcome, report: SyncReport | None = None
+    ) -> None:
+        """Audit an admin's request for a cycle and what became of it."""
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(trigger_row(self._clock, principal, outcome, report))
+
+    async def resign(self, leader: str) -> None:
+        """Clear the recorded leader if it is still ``leader`` (a worker shutting down)."""
+        async with self._store.unit_of_work() as uow:
+            state = await uow.sync_state.get()
+            if state.leader == leader:
+                await uow.sync_state.save(attrs.evolve(state, leader=None))
+
+    async def run_cycle(self, *, leader: str | None = None) -> SyncReport:
         """Reconcile every live runner with GitHub once, record the report and return it.
 
-        Raise the :class:`~gharts_core.errors.GitHubError` of a failed listing, after recording
-        the failed cycle.
+        ``leader`` names the worker running the cycle; it is recorded with the report, the
+        finish time being its heartbeat. Without it the recorded leader is left as it is. Raise
+        the :class:`~gharts_core.errors.GitHubError` of a failed listing, after recording the
+        failed cycle.
         """
-        cycle = _Cycle(started_at=self._clock.now())
+        cycle = _Cycle(started_at=self._clock.now(), leader=leader)
         try:
             observed = await self._github.list_runners()
         except GitHubError as exc:
@@ -240,9 +283,10 @@ class SyncService:
                 purged_audit_rows=purged,
             )
             state = await uow.sync_state.get()
-            await uow.sync_state.save(
-                attrs.evolve(state, last_report=report, cycles=state.cycles + 1)
-            )
+            state = attrs.evolve(state, last_report=report, cycles=state.cycles + 1)
+            if cycle.leader is not None:
+                state = attrs.evolve(state, leader=cycle.leader, heartbeat_at=now)
+            await uow.sync_state.save(state)
         _log.info(
             "sync_cycle",
             observed=observed,
