@@ -8,48 +8,72 @@ sentence.
 
 from __future__ import annotations
 
+import enum
 import json
+import operator
+import types
+import typing
 import uuid
+from collections import abc
+from collections.abc import Callable
 from datetime import datetime
+from functools import reduce
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
+from cattrs.gen import make_dict_structure_fn
+from cattrs.v import format_exception
 
 from gharts_core.errors import ValidationFailed
+from gharts_core.services.admin_users import Unset
 
 T = TypeVar("T")
 
 api_converter = cattrs.Converter(forbid_extra_keys=True)
 
 
+class _Refused(ValueError):
+    """A value of the wrong JSON type or form; the message is the sentence the client sees."""
+
+
 def _structure_uuid(value: object, _type: object) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
-    if not isinstance(value, str):
-        raise TypeError("must be a UUID string")
-    return uuid.UUID(value)
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise _Refused("must be a UUID")
 
 
 def _structure_datetime(value: object, _type: object) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("must be an RFC 3339 timestamp string")
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise _Refused("must be an RFC 3339 timestamp, e.g. 2026-01-01T00:00:00Z")
     if parsed.tzinfo is None:
-        raise ValueError("must carry a UTC offset, e.g. 2026-01-01T00:00:00Z")
+        raise _Refused("must carry a UTC offset, e.g. 2026-01-01T00:00:00Z")
     return parsed
 
 
 def _strict(kind: type[Any], name: str) -> Any:
     # cattrs would turn "12" into 12 or 1 into True; JSON clients deserve the type they declared.
     def structure(value: object, _type: object) -> Any:
-        if type(value) is not kind and not (kind is float and type(value) is int):
-            raise TypeError(f"must be {name}")
-        return value
+        if type(value) is kind:
+            return value
+        if kind is float and type(value) is int:
+            return float(value)
+        raise _Refused(f"must be {name}")
 
     return structure
 
@@ -58,7 +82,112 @@ api_converter.register_structure_hook(uuid.UUID, _structure_uuid)
 api_converter.register_structure_hook(datetime, _structure_datetime)
 api_converter.register_structure_hook(str, _strict(str, "a string"))
 api_converter.register_structure_hook(int, _strict(int, "an integer"))
+api_converter.register_structure_hook(float, _strict(float, "a number"))
 api_converter.register_structure_hook(bool, _strict(bool, "a boolean"))
+
+# cattrs iterates whatever it is given: "gpu" would become ["g", "p", "u"] and {"a": 1} ["a"].
+# Collections, maps and objects accept only the JSON shape they are declared with.
+_ARRAYS: dict[Any, Callable[[list[Any]], Any]] = {
+    list: list,
+    tuple: tuple,
+    set: set,
+    frozenset: frozenset,
+    abc.Sequence: list,
+    abc.MutableSequence: list,
+    abc.Set: frozenset,
+    abc.MutableSet: set,
+}
+_MAPS = (dict, abc.Mapping, abc.MutableMapping)
+
+
+def _is_array(annotation: Any) -> bool:
+    origin, args = typing.get_origin(annotation) or annotation, typing.get_args(annotation)
+    if origin is tuple:
+        return len(args) == 2 and args[1] is Ellipsis  # tuple[X, ...]; fixed tuples stay cattrs'
+    return isinstance(origin, type) and origin in _ARRAYS
+
+
+def _structure_array(annotation: Any) -> Callable[[object, object], Any]:
+    args = typing.get_args(annotation)
+    item = list[args[0]] if args else list[Any]  # type: ignore[valid-type]
+    items = list_structure_factory(item, api_converter)
+    make = _ARRAYS[typing.get_origin(annotation) or annotation]
+
+    def structure(value: object, _type: object) -> Any:
+        if not isinstance(value, list):
+            raise _Refused("must be a list")
+        return make(items(value, item))
+
+    return structure
+
+
+def _only_objects(
+    factory: Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]],
+) -> Callable[[Any], Callable[[object, object], Any]]:
+    def make(annotation: Any) -> Callable[[object, object], Any]:
+        hook = factory(annotation, api_converter)
+
+        def structure(value: object, _type: object) -> Any:
+            if not isinstance(value, dict):
+                raise _Refused("must be an object")
+            return hook(value, annotation)
+
+        return structure
+
+    return make
+
+
+def _is_map(annotation: Any) -> bool:
+    return (typing.get_origin(annotation) or annotation) in _MAPS
+
+
+def _is_enum(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+
+
+def _structure_enum(cls: type[enum.Enum]) -> Callable[[object, object], Any]:
+    allowed = ", ".join(str(member.value) for member in cls)
+
+    def structure(value: object, _type: object) -> Any:
+        try:
+            return cls(value)
+        except ValueError:
+            raise _Refused(f"must be one of: {allowed}") from None
+
+    return structure
+
+
+api_converter.register_structure_hook_factory(_is_array, _structure_array)
+api_converter.register_structure_hook_factory(_is_map, _only_objects(mapping_structure_factory))
+api_converter.register_structure_hook_factory(attrs.has, _only_objects(make_dict_structure_fn))
+api_converter.register_structure_hook_factory(_is_enum, _structure_enum)
+
+
+def is_patch_field(annotation: Any) -> bool:
+    """Whether ``annotation`` is a union with :class:`Unset`: a field a ``PATCH`` may leave out."""
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and Unset in (
+        typing.get_args(annotation)
+    )
+
+
+def without_unset(annotation: Any) -> Any:
+    """Return a patch field's type as sent on the wire: ``int | Unset | None`` -> ``int | None``."""
+    if not is_patch_field(annotation):
+        return annotation
+    return reduce(operator.or_, [arg for arg in typing.get_args(annotation) if arg is not Unset])
+
+
+def _structure_patch_field(annotation: Any) -> Callable[[object, object], Any]:
+    sent = without_unset(annotation)
+    hook = api_converter.get_structure_hook(sent)
+
+    def structure(value: object, _type: object) -> Any:
+        return hook(value, sent)
+
+    return structure
+
+
+api_converter.register_structure_hook_factory(is_patch_field, _structure_patch_field)
 
 
 _EXTRA = "extra fields found ("
@@ -69,7 +198,7 @@ def _field_errors(error: Exception) -> dict[str, str]:
         return dict.fromkeys(sorted(error.extra_fields), "unknown field")
     if isinstance(error, ClassValidationError | IterableValidationError):
         errors: dict[str, str] = {}
-        for line in cattrs.transform_error(error, path="$"):
+        for line in cattrs.transform_error(error, path="$", format_exception=_format_exception):
             message, _, location = line.partition(" @ ")
             path = location.removeprefix("$").lstrip(".")
             if message.startswith(_EXTRA):
@@ -79,6 +208,13 @@ def _field_errors(error: Exception) -> dict[str, str]:
             errors.setdefault(path or "body", _sentence(message))
         return errors
     return {"body": _sentence(str(error))}
+
+
+def _format_exception(error: BaseException, annotation: Any) -> str:
+    if isinstance(error, _Refused):
+        return str(error)
+    # Name the type the client may send, not the internal "left out" marker.
+    return format_exception(error, without_unset(annotation))
 
 
 def _sentence(message: str) -> str:

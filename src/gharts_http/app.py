@@ -12,14 +12,38 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
+from gharts_http.access_log import AccessLogMiddleware
 from gharts_http.bootstrap import Services
-from gharts_http.controllers.ops import healthz
+from gharts_http.controllers.admin_audit import AdminAuditController
+from gharts_http.controllers.admin_clients import AdminClientController
+from gharts_http.controllers.admin_sync import AdminSyncController
+from gharts_http.controllers.admin_teams import AdminTeamController
+from gharts_http.controllers.admin_users import AdminUserController
+from gharts_http.controllers.auth import AuthController
+from gharts_http.controllers.ops import healthz, metrics, readyz, warm_identity
+from gharts_http.controllers.policy import PolicyController
 from gharts_http.controllers.runners import RunnerController
+from gharts_http.controllers.teams import TeamViewController
+from gharts_http.controllers.webhooks import WebhookController
 from gharts_http.errors import EXCEPTION_HANDLERS
 from gharts_http.request_context import RequestIdMiddleware, add_request_id_header
 from gharts_http.security import BEARER_SCHEME, DEPENDENCIES
 
-ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (RunnerController, healthz)
+ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    RunnerController,
+    AuthController,
+    PolicyController,
+    AdminAuditController,
+    AdminUserController,
+    AdminTeamController,
+    AdminClientController,
+    AdminSyncController,
+    TeamViewController,
+    WebhookController,
+    healthz,
+    readyz,
+    metrics,
+)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -60,9 +84,12 @@ def create_app(
         before_send=[add_request_id_header],
         openapi_config=openapi_config(),
         request_max_body_size=services.settings.server.max_body_bytes,
+        on_startup=[warm_identity],
         on_shutdown=list(on_shutdown),
         debug=debug,
         logging_config=None,
     )
     app.state.services = services
+    # Outside Litestar's exception handling, so that every request is logged and measured.
+    app.asgi_handler = AccessLogMiddleware(app.asgi_handler, services.metrics.http)
     return app

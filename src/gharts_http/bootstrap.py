@@ -36,6 +36,10 @@ from gharts_core.services.sync import SyncService, SyncSettings
 from gharts_core.services.team_views import TeamViewService
 from gharts_core.services.webhook import WebhookEnforcement, WebhookService, WebhookSettings
 from gharts_http.metrics import Metrics
+from gharts_http.metrics_github import MeteredRunnerPlatform
+from gharts_http.metrics_identity import MeteredTokenVerifier
+from gharts_http.metrics_provisioning import MeteredProvisioningService
+from gharts_http.rate_limit import TokenBucketLimiter
 from gharts_http.settings import GitHubMode, Settings
 from gharts_http.sync_requests import SyncRequests
 
@@ -67,6 +71,7 @@ class Services:
     simulator: GitHubSimulator | None = None
     metrics: Metrics = attrs.field(factory=Metrics)
     sync_requests: SyncRequests = attrs.field(factory=SyncRequests)
+    provision_rate_limit: TokenBucketLimiter
     resources: AsyncExitStack = attrs.field(factory=AsyncExitStack)
 
     async def aclose(self) -> None:
@@ -154,6 +159,10 @@ def bootstrap(
         audit_retention_days=settings.audit.retention_days,
     )
     enforcement = WebhookEnforcement(settings.sync.webhook_enforcement.value)
+    # Every GitHub call and token check is metered, whoever makes it (API, worker, CLI).
+    metrics = Metrics()
+    github = MeteredRunnerPlatform(github, metrics.github)
+    identity = MeteredTokenVerifier(identity, metrics.tokens)
     return Services(
         settings=settings,
         clock=clock,
@@ -166,8 +175,12 @@ def bootstrap(
             clock,
             AuthenticationSettings(bootstrap_admins=settings.auth.bootstrap_admins),
         ),
-        provisioning=ProvisioningService(
-            store, github, clock, ProvisioningSettings(pending_ttl=pending_ttl)
+        provisioning=MeteredProvisioningService(
+            store,
+            github,
+            clock,
+            ProvisioningSettings(pending_ttl=pending_ttl),
+            metrics=metrics.provisioning,
         ),
         runners=RunnerService(store, github, clock),
         policy=PolicyCheckService(store, clock),
@@ -179,5 +192,7 @@ def bootstrap(
         audit=AuditAdminService(store, clock),
         team_views=TeamViewService(store, clock),
         simulator=simulator,
+        metrics=metrics,
+        provision_rate_limit=TokenBucketLimiter(settings.server.provision_rate_per_minute, clock),
         resources=resources,
     )

@@ -166,7 +166,10 @@ def _validation_field_errors(error: ValidationException) -> dict[str, str]:
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, Mapping):
             key = str(item.get("key") or item.get("source") or "body")
-            errors.setdefault(key, str(item.get("message", "is invalid")))
+            message = str(item.get("message", "is invalid"))
+            if key == "data" and item.get("source") == "body":  # no body at all
+                key, message = "body", "is required: send a JSON object"
+            errors.setdefault(key, message)
     return errors or {"body": error.detail or "is invalid"}
 
 
@@ -176,7 +179,9 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     if isinstance(error, NotFoundException):
         return error_response(ApiErrorCode.NOT_FOUND, "No such endpoint.")
     if isinstance(error, MethodNotAllowedException):
-        allow = (error.headers or {}).get("Allow", "")
+        # Litestar's router names the header in lower case.
+        headers = {name.lower(): value for name, value in (error.headers or {}).items()}
+        allow = headers.get("allow", "")
         return error_response(
             ApiErrorCode.METHOD_NOT_ALLOWED,
             "This endpoint does not answer that method.",

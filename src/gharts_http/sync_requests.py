@@ -24,10 +24,10 @@ class SyncRequests:
         self._event.set()
         return self.listening
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a request; return whether one came (and clear it)."""
+    async def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a request; return whether one came (and clear it)."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 await self._event.wait()
         requested = self._event.is_set()
         self._event.clear()

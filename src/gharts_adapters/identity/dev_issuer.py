@@ -96,7 +96,7 @@ class DevIssuer:
         return {DISCOVERY_PATH: self.discovery_document(), JWKS_PATH: self.jwks_document()}
 
     def transport(self) -> httpx.MockTransport:
-        """An httpx transport answering this issuer's documents in process, 404 for the rest.
+        """Return an httpx transport answering this issuer's documents in process, 404 for the rest.
 
         ``gharts dev`` hands the verifier a client on this transport, so verifying a token never
         needs the server to call itself over the network.

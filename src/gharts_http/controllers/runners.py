@@ -70,6 +70,7 @@ class RunnerController(Controller):
         self, data: JSONBody[ProvisionJitBody], principal: PrincipalDep, services: ServicesDep
     ) -> JitRunnerResponse:
         """Check the policy and quota, ask GitHub for a JIT configuration, return it once."""
+        services.provision_rate_limit.acquire(principal)
         command = ProvisionJitRunner(
             labels=data.labels,
             runner_name=data.runner_name,
@@ -93,6 +94,7 @@ class RunnerController(Controller):
         self, data: JSONBody[ProvisionTokenBody], principal: PrincipalDep, services: ServicesDep
     ) -> RegistrationTokenResponse:
         """Needs ``can_use_registration_token``; the sync worker enforces labels afterwards."""
+        services.provision_rate_limit.acquire(principal)
         command = ProvisionRegistrationToken(
             labels=data.labels,
             runner_name=data.runner_name,
