@@ -45,7 +45,7 @@ def test_bad_configuration_is_one_line_per_problem(
     code = main(["--config", str(config), "db", "upgrade"])
     lines = capsys.readouterr().err.splitlines()
     assert EXIT_USAGE == code
-    fields = [line.removeprefix("gharts: configuration: ").split(":")[0] for line in lines]
+    fields = [line.removeprefix("error: INVALID_CONFIG: ").split(":")[0] for line in lines]
     assert ["database.url", "sync.interval_seconds"] == fields
 
 
@@ -65,7 +65,7 @@ def test_unreachable_database_is_an_error_code_not_a_traceback(
     code = main(["db", "upgrade", "--url", "postgresql+asyncpg://nobody@127.0.0.1:9/none"])
     err = capsys.readouterr().err
     assert EXIT_FAILED == code
-    assert err == "gharts: SERVICE_UNAVAILABLE: The database is unavailable.\n"
+    assert err == "error: SERVICE_UNAVAILABLE: The database is unavailable.\n"
 
 
 def test_unknown_revision_is_reported_in_one_line(

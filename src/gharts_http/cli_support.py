@@ -1,0 +1,183 @@
+"""What the ``gharts`` commands share: exit codes, settings, services, JSON output, arguments.
+
+A command that needs the services runs through :func:`with_services`: settings loaded, logs
+quieted to stderr (so stdout carries only the command's output), services bootstrapped, the
+database checked, the action run, everything closed. Commands that never call GitHub get an
+offline GitHub port when no GitHub App is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import enum
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from gharts_core.errors import GitHubUnavailable, StorageUnavailable
+from gharts_core.model import ObservedRunner, Principal
+from gharts_core.ports.github import JitConfig, JitRequest, RateLimitStatus, RegistrationToken
+from gharts_core.ports.storage import MAX_PAGE_SIZE
+from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.logging import configure_logging, reset_logging
+from gharts_http.settings import GitHubMode, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+SYSTEM = Principal.system()
+
+
+class UsageError(Exception):
+    """The command line is wrong; the message is one line."""
+
+
+def load(args: argparse.Namespace, *, require_github: bool) -> Settings:
+    """Load the settings named by ``--config`` (``ConfigError`` lists the problems)."""
+    return load_settings(args.config, require_github=require_github)
+
+
+def quiet_logs(args: argparse.Namespace, default: str = "ERROR") -> None:
+    """Send logs to stderr, as text, from ``--log-level`` (default: errors only)."""
+    configure_logging(
+        json=False, level=args.log_level or default, stream=sys.stderr, cache_loggers=False
+    )
+
+
+def with_services(
+    args: argparse.Namespace,
+    action: Callable[[Services], Awaitable[int]],
+    *,
+    require_github: bool = False,
+) -> int:
+    """Run ``action`` on freshly bootstrapped services and return its exit code."""
+    settings = load(args, require_github=require_github)
+    quiet_logs(args)
+    try:
+        return asyncio.run(_run(settings, action))
+    finally:
+        reset_logging()
+
+
+async def _run(settings: Settings, action: Callable[[Services], Awaitable[int]]) -> int:
+    github = None
+    app = settings.github
+    if app.mode is GitHubMode.APP and not (app.app_id and app.installation_id and app.private_key):
+        github = OfflineGitHub()
+    services = bootstrap(settings, github=github)
+    try:
+        if not await services.store.ping():
+            raise StorageUnavailable(
+                "The database is unreachable or not migrated (run `gharts db upgrade`)."
+            )
+        return await action(services)
+    finally:
+        await services.aclose()
+
+
+class OfflineGitHub:
+    """The GitHub port for commands that never call GitHub, when no GitHub App is configured."""
+
+    registration_url = "https://github.com"
+    _DETAIL = "GitHub is not configured for this command (see [github] in the configuration)."
+
+    async def create_jit_config(self, request: JitRequest) -> JitConfig:
+        """Refuse: GitHub is not configured."""
+        del request
+        raise GitHubUnavailable(self._DETAIL)
+
+    async def create_registration_token(self) -> RegistrationToken:
+        """Refuse: GitHub is not configured."""
+        raise GitHubUnavailable(self._DETAIL)
+
+    async def list_runners(self) -> Sequence[ObservedRunner]:
+        """Refuse: GitHub is not configured."""
+        raise GitHubUnavailable(self._DETAIL)
+
+    async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
+        """Refuse: GitHub is not configured."""
+        del github_runner_id
+        raise GitHubUnavailable(self._DETAIL)
+
+    async def delete_runner(self, github_runner_id: int) -> bool:
+        """Refuse: GitHub is not configured."""
+        del github_runner_id
+        raise GitHubUnavailable(self._DETAIL)
+
+    async def cancel_workflow_run(self, repository: str, run_id: int) -> None:
+        """Refuse: GitHub is not configured."""
+        del repository, run_id
+        raise GitHubUnavailable(self._DETAIL)
+
+    def rate_limit(self) -> RateLimitStatus:
+        """Nothing was ever reported."""
+        return RateLimitStatus(limit=None, remaining=None, reset_at=None)
+
+
+def _json_default(value: object) -> object:
+    if attrs.has(type(value)):
+        return attrs.asdict(value)  # type: ignore[arg-type]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(value: Any) -> None:
+    """Print an attrs response object (or plain data) as indented JSON on stdout."""
+    print(json.dumps(value, indent=2, sort_keys=True, default=_json_default))
+
+
+def comma_list(value: str) -> tuple[str, ...]:
+    """Argument type: ``a,b,c`` as a tuple of non-empty, stripped items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def int_list(value: str) -> tuple[int, ...]:
+    """Argument type: ``1,2`` as a tuple of integers."""
+    try:
+        return tuple(int(item) for item in comma_list(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas: {value!r}"
+        ) from None
+
+
+def page_size(value: str) -> int:
+    """Argument type: a page size between 1 and :data:`MAX_PAGE_SIZE`."""
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"expected 1-{MAX_PAGE_SIZE}: {value!r}")
+    return size
+
+
+def non_negative(value: str) -> int:
+    """Argument type: an integer of at least 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0: {value!r}")
+    return number
+
+
+def timestamp(value: str) -> datetime:
+    """Argument type: an RFC 3339 / ISO 8601 time with its UTC offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"give the UTC offset too (e.g. {value}Z): {value!r}")
+    return moment
