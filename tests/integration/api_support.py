@@ -148,7 +148,9 @@ async def running_api(
         verifier = JwtVerifier([issuer.issuer_config()], identity_client, clock=clock)
         services = bootstrap(settings_for(database_url, **sections), identity=verifier, clock=clock)
         try:
-            app = create_app(services)
+            # Close the store in the app's event loop (the test client's portal), where its
+            # connections were opened; closing again below is a no-op.
+            app = create_app(services, on_shutdown=[services.aclose])
             async with AsyncTestClient(app, base_url="http://gharts.test") as http:
                 yield Api(app, http, services, issuer)
         finally:

@@ -67,9 +67,15 @@ async def api(sqlite_url: str) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def api_on_each_database(database_url: str) -> AsyncIterator[Api]:
-    """The app on a fresh SQLite database, then on an emptied PostgreSQL one."""
+async def fresh_database_url(database_url: str) -> str:
+    """A fresh SQLite database, then an emptied PostgreSQL one (for apps with custom settings)."""
     if database_url.startswith("postgresql"):
         await empty_database(database_url)
-    async with running_api(database_url) as running:
+    return database_url
+
+
+@pytest.fixture
+async def api_on_each_database(fresh_database_url: str) -> AsyncIterator[Api]:
+    """The app on a fresh SQLite database, then on an emptied PostgreSQL one."""
+    async with running_api(fresh_database_url) as running:
         yield running

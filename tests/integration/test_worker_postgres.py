@@ -1,0 +1,274 @@
+"""Sync leadership on PostgreSQL: one advisory lock, several replicas, failover and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import pytest
+from api_support import Api, settings_for
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from worker_support import api_in_loop, cycles, eventually, worker
+
+from gharts_adapters.storage import create_engine, upgrade
+from gharts_core.model import AuditAction
+from gharts_core.ports.storage import AuditFilter, Page
+from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.leadership import SYNC_LOCK_KEY, AdvisoryLockLeadership
+from postgres import require_postgres, temporary_database
+
+pytestmark = pytest.mark.postgres
+
+INTERVAL = 0.2
+GHARTS = (sys.executable, "-m", "gharts_http.cli")
+TRIGGER = "/api/v1/admin/sync/trigger"
+_HOLDERS = text(
+    "SELECT l.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh migrated database: advisory locks are per database, so tests cannot collide."""
+    require_postgres()
+    with temporary_database(prefix="gharts_worker") as url:
+        upgrade(url)
+        yield url
+
+
+class Probe:
+    """Another session on the database: who holds the lock, cut a backend off, take the lock."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def holders(self) -> dict[int, str]:
+        """Return the backends holding the sync lock, with their application names."""
+        rows = await self.connection.execute(_HOLDERS, {"key": SYNC_LOCK_KEY})
+        return {int(pid): str(name) for pid, name in rows}
+
+    async def terminate(self, pid: int) -> None:
+        """Kill a backend, as a network cut or a database restart would."""
+        await self.connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    async def lock(self) -> bool:
+        """Try to take the sync lock in this session."""
+        statement = text("SELECT pg_try_advisory_lock(:key)")
+        return bool(await self.connection.scalar(statement, {"key": SYNC_LOCK_KEY}))
+
+    async def unlock(self) -> None:
+        """Release the sync lock taken by :meth:`lock`."""
+        await self.connection.execute(
+            text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY}
+        )
+
+
+@pytest.fixture
+async def probe(pg_url: str) -> AsyncIterator[Probe]:
+    engine = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            yield Probe(connection)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def api(pg_url: str) -> AsyncIterator[Api]:
+    """Replica A: the API on PostgreSQL (no worker of its own unless a test starts one)."""
+    async with api_in_loop(pg_url) as running:
+        yield running
+
+
+@asynccontextmanager
+async def replica(api: Api, url: str) -> AsyncIterator[Services]:
+    """Replica B: other services on the same database and the same (simulated) GitHub."""
+    services = bootstrap(
+        settings_for(url), identity=api.services.identity, github=api.services.github
+    )
+    try:
+        yield services
+    finally:
+        await services.aclose()
+
+
+def leader_gauge(services: Services) -> float:
+    """Return this replica's ``gharts_sync_leader`` gauge."""
+    return services.metrics.registry.get_sample_value("gharts_sync_leader") or 0.0
+
+
+async def test_of_two_workers_exactly_one_leads(api: Api, pg_url: str, probe: Probe) -> None:
+    """Both workers run; one holds the lock, runs the cycles and is named in the status."""
+    lead_a = AdvisoryLockLeadership(pg_url, name="worker-a")
+    lead_b = AdvisoryLockLeadership(pg_url, name="worker-b")
+    async with AsyncExitStack() as stack:
+        other = await stack.enter_async_context(replica(api, pg_url))
+        await stack.enter_async_context(
+            worker(api.services, interval=INTERVAL, leadership=lead_a, first_cycle=False)
+        )
+        await stack.enter_async_context(
+            worker(other, interval=INTERVAL, leadership=lead_b, first_cycle=False)
+        )
+        await eventually(
+            lambda: sorted((leader_gauge(api.services), leader_gauge(other))) == [0.0, 1.0],
+            what="one leader",
+        )
+        await eventually(lambda: _cycles_at_least(api.services, 2), what="two cycles")
+        holders = await probe.holders()
+        leading = [lead.name for lead in (lead_a, lead_b) if lead.backend_pid in holders]
+        state = await api.services.sync.status()
+
+    assert 1 == len(holders)
+    assert [state.leader] == leading
+
+
+async def _cycles_at_least(services: Services, count: int) -> bool:
+    return await cycles(services) >= count
+
+
+async def test_other_worker_takes_over_when_the_leaders_connection_dies(
+    api: Api, pg_url: str, probe: Probe
+) -> None:
+    """Cutting the leader's session frees the lock; the other worker leads within an interval."""
+    lead_a = AdvisoryLockLeadership(pg_url, name="worker-a")
+    lead_b = AdvisoryLockLeadership(pg_url, name="worker-b")
+    async with replica(api, pg_url) as other:
+        running_a = worker(api.services, interval=INTERVAL, leadership=lead_a)
+        running_b = worker(other, interval=INTERVAL, leadership=lead_b, first_cycle=False)
+        async with running_a, running_b:
+            await eventually(lambda: lead_b.backend_pid is not None, what="worker-b connected")
+            old_pid = lead_a.backend_pid
+            assert old_pid is not None
+            assert [old_pid] == list(await probe.holders())
+
+            await probe.terminate(old_pid)
+            took = await eventually(
+                lambda: _holds(probe, lead_b), within=3 * INTERVAL, what="worker-b leading"
+            )
+            await eventually(lambda: leader_gauge(api.services) == 0.0, what="a steps down")
+            before = await cycles(api.services)
+            await eventually(lambda: _cycles_at_least(api.services, before + 1), what="a cycle")
+            state = await api.services.sync.status()
+            gauges = (leader_gauge(api.services), leader_gauge(other))
+
+    assert took <= 3 * INTERVAL
+    assert ("worker-b", (0.0, 1.0)) == (state.leader, gauges)
+
+
+async def _holds(probe: Probe, lead: AdvisoryLockLeadership) -> bool:
+    return lead.backend_pid is not None and lead.backend_pid in await probe.holders()
+
+
+async def test_stopping_the_worker_releases_the_lock(api: Api, pg_url: str, probe: Probe) -> None:
+    """After the stop event another session can take the lock, and no leader is named."""
+    lead = AdvisoryLockLeadership(pg_url, name="worker-a")
+    async with worker(api.services, interval=INTERVAL, leadership=lead) as running:
+        held_while_running = await probe.lock()
+        await running.halt()
+
+    taken = await probe.lock()
+    await probe.unlock()
+    state = await api.services.sync.status()
+    assert (False, True, None) == (held_while_running, taken, state.leader)
+
+
+def _worker_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "gharts.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[github]\nmode = "simulator"\nscope = "org:acme"\n'
+    )
+    return config
+
+
+async def test_sigterm_stops_gharts_worker_gracefully(
+    pg_url: str, probe: Probe, tmp_path: Path
+) -> None:
+    """``gharts worker`` leads, exits 0 on SIGTERM and leaves the lock free."""
+    config = _worker_config(tmp_path, pg_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}
+    process = await asyncio.create_subprocess_exec(
+        *GHARTS, "--config", str(config), "worker", "--interval", str(INTERVAL),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await eventually(
+            lambda: _worker_holds(probe), within=60.0, what="the worker process leading"
+        )
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, errors = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    taken = await probe.lock()
+    await probe.unlock()
+    assert (0, True, b"") == (process.returncode, taken, errors)
+
+
+async def _worker_holds(probe: Probe) -> bool:
+    return "gharts-worker" in (await probe.holders()).values()
+
+
+async def _trigger_rows(api: Api) -> list[dict[str, object]]:
+    async with api.services.store.unit_of_work() as uow:
+        found = await uow.audit.list(AuditFilter(action=AuditAction.SYNC_TRIGGER.value), Page())
+    return [dict(row.details) for row in found.items]
+
+
+async def test_trigger_asks_the_worker_leading_on_another_replica(api: Api, pg_url: str) -> None:
+    """Replica A has no worker; B's worker leads and is woken up through NOTIFY."""
+    async with replica(api, pg_url) as other, worker(other, interval=3600):
+        before = await cycles(other)
+        response = await api.call("POST", TRIGGER, api.as_admin(), expect=202)
+        await eventually(lambda: _cycles_at_least(other, before + 1), what="the early cycle")
+
+    assert {"status": "scheduled"} == response.json()
+    assert [{"result": "scheduled"}] == await _trigger_rows(api)
+
+
+async def test_non_leading_worker_passes_a_trigger_on_to_the_leader(api: Api, pg_url: str) -> None:
+    """A's own worker does not lead, so the request it receives goes on to B's worker."""
+    async with (
+        replica(api, pg_url) as other,
+        worker(other, interval=3600),
+        worker(api.services, interval=3600, first_cycle=False),
+    ):
+        await eventually(lambda: leader_gauge(other) == 1.0, what="B leading")
+        before = await cycles(other)
+        response = await api.call("POST", TRIGGER, api.as_admin(), expect=202)
+        await eventually(lambda: _cycles_at_least(other, before + 1), what="the early cycle")
+
+    assert (0.0, {"status": "scheduled"}) == (leader_gauge(api.services), response.json())
+
+
+async def test_trigger_is_refused_while_a_non_worker_holds_the_lock(api: Api, probe: Probe) -> None:
+    """A cycle run elsewhere by a process that cannot be asked: 409 CONFLICT, audited."""
+    assert await probe.lock()
+    try:
+        response = await api.call("POST", TRIGGER, api.as_admin(), expect=409)
+    finally:
+        await probe.unlock()
+
+    assert "CONFLICT" == response.json()["error_code"]
+    assert [{"result": "refused"}] == await _trigger_rows(api)
+
+
+async def test_trigger_with_nobody_leading_runs_the_cycle_and_frees_the_lock(
+    api: Api, probe: Probe
+) -> None:
+    """No worker anywhere: the cycle runs in the request, and the lock is free afterwards."""
+    response = await api.call("POST", TRIGGER, api.as_admin(), expect=200)
+
+    taken = await probe.lock()
+    await probe.unlock()
+    assert ("completed", True) == (response.json()["status"], taken)
