@@ -1,0 +1,276 @@
+"""Sync benchmark: one reconciliation cycle over 10,000 runners, on SQLite and PostgreSQL.
+
+10,000 runners are registered on the in-process GitHub simulator and the matching records (online,
+bound to their GitHub ids, same labels) are inserted in bulk, straight into the tables. The
+:class:`~gharts_core.services.sync.SyncService` then runs against the real GitHub adapter (over
+``httpx.ASGITransport``, no latency) and the real store. Scenarios, in order:
+
+- ``first_cycle``: a fresh adapter, so no page is cached yet; nothing differs from the records;
+- ``unchanged``: nothing changed since the previous cycle, every page comes back ``304``;
+- ``one_percent_changed``: 100 runners changed on GitHub: 40 took a job (busy), 30 went offline,
+  20 vanished and 10 were relabelled (label drift: removed on GitHub by the cycle);
+- ``unchanged_after_changes``: the cycle after that, quiet again.
+
+Per scenario: ``github_calls`` (every HTTP request the adapter sent, counted by an httpx event
+hook) split into ``list_pages`` (which must equal ``pages``, the page count at ``per_page=100``),
+``not_modified`` pages and ``deletions``; ``db_writes`` (INSERT/UPDATE/DELETE statements, counted
+by a ``before_cursor_execute`` hook on the store's engine) split into ``db_writes_for_runners``
+(what must be 0 when nothing changed and grow with the changes) and ``db_writes_bookkeeping``
+(the cycle's own report in ``sync_state`` and its two retention purges, written every cycle);
+``db_rows_written``; ``wall_s``, the time of :meth:`run_cycle` alone (median of ``REPEATS``
+cycles for the quiet scenarios), and ``cpu_s``, this process's CPU time over the same cycle (less
+disturbed by other load on the host; PostgreSQL's own work is not in it). Setup is not timed.
+PostgreSQL runs in a throwaway database and is reported as skipped when the server does not answer.
+
+Run it with ``python -m bench sync`` or ``python bench/bench_sync.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import event, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gharts_adapters.github.simulator import GitHubSimulator
+from gharts_adapters.github.simulator.testing import simulated_github
+from gharts_adapters.storage import SqlStore, create_store, upgrade
+from gharts_adapters.storage.convert import runner_row
+from gharts_adapters.storage.tables import runner_labels, runners
+from gharts_core.model import Actor, ProvisionMethod, RunnerRecord, RunnerStatus, Team, new_id
+from gharts_core.policy import LabelPolicy
+from gharts_core.ports.clock import SystemClock
+from gharts_core.services.sync import SyncService
+
+RUNNERS = 10_000
+PER_PAGE = 100
+LABELS = ("bench", "gpu-a100")
+CHANGES = {"busy": 40, "offline": 30, "vanished": 20, "relabelled": 10}
+SCOPE = "org:bench"
+REPEATS = 3  # quiet cycles timed per quiet scenario (median reported)
+POSTGRES_URL = os.environ.get(
+    "GHARTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+# What every cycle writes for itself: its report, and the retention purges (often 0 rows).
+BOOKKEEPING = ("INSERT sync_state", "UPDATE sync_state", "DELETE audit_events", "DELETE webhook")
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
+
+
+class _Meter:
+    """Counts GitHub requests (an httpx hook) and database writes (a SQLAlchemy hook)."""
+
+    def __init__(self) -> None:
+        self.github: Counter[str] = Counter()
+        self.writes: Counter[str] = Counter()
+        self.rows = 0
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.github.clear()
+        self.writes.clear()
+        self.rows = 0
+
+    async def on_request(self, request: httpx.Request) -> None:
+        """Classify one GitHub request."""
+        path = request.url.path
+        if request.method == "GET" and path.endswith("/actions/runners"):
+            self.github["list_pages"] += 1
+        elif request.method == "DELETE":
+            self.github["deletions"] += 1
+        elif path.endswith("/access_tokens"):
+            self.github["token_requests"] += 1
+        else:
+            self.github[f"{request.method} {path}"] += 1
+
+    def before_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        """Count a write statement under its table."""
+        words = statement.split(None, 4)
+        verb = words[0].upper() if words else ""
+        if verb in WRITE_VERBS:
+            target = words[2] if verb in {"INSERT", "DELETE"} else words[1]
+            self.writes[f"{verb} {target.strip(chr(34))}"] += 1
+
+    def after_execute(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        """Add the rows a write statement reports as affected."""
+        if statement.lstrip()[:6].upper() in WRITE_VERBS and cursor.rowcount > 0:
+            self.rows += cursor.rowcount
+
+
+def _team(now: datetime) -> Team:
+    return Team(
+        id=new_id(),
+        name="bench",
+        description="",
+        policy=LabelPolicy(required_labels=["bench"], optional_label_patterns=["gpu-.*"]),
+        allowed_runner_group_ids=(1,),
+        default_runner_group_id=1,
+        max_runners=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _populate(store: SqlStore, simulator: GitHubSimulator) -> list[int]:
+    """Register the runners on GitHub and insert their records in bulk; return GitHub ids."""
+    created = datetime.now(UTC) - timedelta(days=1)
+    team = _team(created)
+    async with store.unit_of_work() as uow:
+        await uow.teams.add(team)
+    rows: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    ids: list[int] = []
+    for number in range(RUNNERS):
+        name = f"runner-{number:05}"
+        github_id = simulator.register(name, LABELS, scope=SCOPE)["id"]
+        record = RunnerRecord(
+            id=new_id(),
+            name=name,
+            team_id=team.id,
+            team_name=team.name,
+            labels=LABELS,
+            runner_group_id=1,
+            status=RunnerStatus.ONLINE,
+            method=ProvisionMethod.JIT,
+            created_by=Actor.system(),
+            created_at=created,
+            updated_at=created,
+            github_runner_id=github_id,
+        )
+        rows.append(runner_row(record))
+        labels.extend({"runner_id": record.id, "label": label} for label in record.labels)
+        ids.append(github_id)
+    async with store.engine.begin() as connection:
+        await connection.execute(runners.insert(), rows)
+        await connection.execute(runner_labels.insert(), labels)
+    return ids
+
+
+def _change(simulator: GitHubSimulator, ids: list[int]) -> None:
+    """Change 1 % of the runners on GitHub, spread over the pages."""
+    chosen = iter(ids[:: len(ids) // sum(CHANGES.values())])
+    for _ in range(CHANGES["busy"]):
+        simulator.set_busy(next(chosen))
+    for _ in range(CHANGES["offline"]):
+        simulator.set_offline(next(chosen))
+    for _ in range(CHANGES["vanished"]):
+        simulator.vanish(next(chosen))
+    for _ in range(CHANGES["relabelled"]):
+        simulator.relabel(next(chosen), [*LABELS, "privileged"])
+
+
+async def _cycle(
+    sync: SyncService, meter: _Meter, simulator: GitHubSimulator, on_github: int, repeats: int = 1
+) -> dict[str, object]:
+    """Run ``repeats`` cycles; return the last one's counts and the median wall time."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        meter.reset()
+        simulator.responses.clear()
+        started, cpu = time.perf_counter(), time.process_time()
+        report = await sync.run_cycle()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+        if report.errors:
+            raise RuntimeError(f"the sync cycle reported errors: {report.errors[:3]}")
+    bookkeeping = sum(n for key, n in meter.writes.items() if key.startswith(BOOKKEEPING))
+    total = sum(meter.writes.values())
+    return {
+        "wall_s": round(statistics.median(walls), 3),
+        "cpu_s": round(statistics.median(cpus), 3),
+        "cycles_timed": repeats,
+        "pages": math.ceil(on_github / PER_PAGE),
+        "github_calls": sum(meter.github.values()),
+        "github_calls_by_kind": dict(sorted(meter.github.items())),
+        "pages_not_modified": simulator.responses[("list_runners", 304)],
+        "db_writes": total,
+        "db_writes_for_runners": total - bookkeeping,
+        "db_writes_bookkeeping": bookkeeping,
+        "db_writes_by_statement": dict(sorted(meter.writes.items())),
+        "db_rows_written": meter.rows,
+        "actions": dict(report.actions),
+    }
+
+
+async def _measure(url: str) -> dict[str, object]:
+    meter = _Meter()
+    store = create_store(url)
+    event.listen(store.engine.sync_engine, "before_cursor_execute", meter.before_execute)
+    event.listen(store.engine.sync_engine, "after_cursor_execute", meter.after_execute)
+    hooks = {"request": [meter.on_request]}
+    try:
+        async with simulated_github(scope=SCOPE, rate_limit=1_000_000, event_hooks=hooks) as github:
+            simulator = github.simulator
+            started = time.perf_counter()
+            ids = await _populate(store, simulator)
+            setup = time.perf_counter() - started
+            sync = SyncService(store, github.platform, SystemClock())
+            results: dict[str, object] = {"setup_s": round(setup, 2)}
+            results["first_cycle"] = await _cycle(sync, meter, simulator, RUNNERS)
+            results["unchanged"] = await _cycle(sync, meter, simulator, RUNNERS, REPEATS)
+            _change(simulator, ids)
+            on_github = RUNNERS - CHANGES["vanished"]
+            results["one_percent_changed"] = await _cycle(sync, meter, simulator, on_github)
+            on_github -= CHANGES["relabelled"]
+            results["unchanged_after_changes"] = await _cycle(
+                sync, meter, simulator, on_github, REPEATS
+            )
+            return results
+    finally:
+        await store.close()
+
+
+def _sqlite() -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+        upgrade(url)
+        return asyncio.run(_measure(url))
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with asyncio.timeout(5), engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _postgres() -> dict[str, object]:
+    server = make_url(POSTGRES_URL)
+    maintenance = server.render_as_string(hide_password=False)
+    name = f"gharts_bench_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_admin(maintenance, f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # an unreachable server is reported, not raised
+        return {"skipped": f"PostgreSQL at {server!r} unreachable: {type(error).__name__}"}
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        return asyncio.run(_measure(url))
+    finally:
+        asyncio.run(_admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run() -> dict[str, object]:
+    """Return GitHub calls, database writes and wall time of sync cycles over 10,000 runners."""
+    results: dict[str, object] = {"runners": RUNNERS, "changes": CHANGES}
+    results["sqlite"] = _sqlite()
+    results["postgres"] = _postgres()
+    results["load_average_1m_after"] = round(os.getloadavg()[0], 2)
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
