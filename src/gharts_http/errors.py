@@ -119,6 +119,16 @@ class ErrorBody:
     problems: list[dict[str, str | None]] | None = None
 
 
+#: What any authenticated endpoint may answer before it does its own work.
+AUTHENTICATED_ERRORS: tuple[str, ...] = (
+    ErrorCode.INVALID_TOKEN,
+    ErrorCode.USER_NOT_AUTHORIZED,
+    ErrorCode.SERVICE_UNAVAILABLE,
+)
+#: What any admin endpoint may answer before it does its own work.
+ADMIN_ONLY_ERRORS: tuple[str, ...] = (*AUTHENTICATED_ERRORS, ErrorCode.ADMIN_REQUIRED)
+
+
 def error_responses(*codes: str) -> dict[int, ResponseSpec]:
     """OpenAPI ``responses`` for the given codes (several codes may share a status)."""
     by_status: dict[int, list[str]] = {}

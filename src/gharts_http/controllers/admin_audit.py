@@ -22,7 +22,7 @@ from gharts_core.services.audit_format import (
     audit_to_jsonl_line,
     csv_line,
 )
-from gharts_http.errors import error_responses
+from gharts_http.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.schemas.audit import (
     AuditEventResponse,
     AuditListResponse,
@@ -34,13 +34,7 @@ from gharts_http.schemas.audit import (
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
 E = ErrorCode
-_ADMIN = (
-    E.INVALID_TOKEN,
-    E.USER_NOT_AUTHORIZED,
-    E.ADMIN_REQUIRED,
-    E.RATE_LIMITED,
-    E.SERVICE_UNAVAILABLE,
-)
+_ADMIN = ADMIN_ONLY_ERRORS
 _FILTERED = (*_ADMIN, E.VALIDATION_ERROR, E.TEAM_NOT_FOUND)
 
 # Paging and time-range parameters, shared with the other list endpoints.

@@ -7,7 +7,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from gharts_core.errors import Conflict, ErrorCode
 from gharts_core.services.sync import TriggerOutcome
-from gharts_http.errors import error_responses
+from gharts_http.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.schemas.sync import (
     SyncCompletedResponse,
     SyncRunResponse,
@@ -18,13 +18,7 @@ from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.worker import run_cycle_once
 
 E = ErrorCode
-_ADMIN = (
-    E.INVALID_TOKEN,
-    E.USER_NOT_AUTHORIZED,
-    E.ADMIN_REQUIRED,
-    E.RATE_LIMITED,
-    E.SERVICE_UNAVAILABLE,
-)
+_ADMIN = ADMIN_ONLY_ERRORS
 _COMPLETED = ResponseSpec(
     data_container=SyncCompletedResponse,
     description="Nobody leads, so the cycle ran within the request: its report.",

@@ -13,7 +13,7 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.admin_users import CreateUser, UserQuery
 from gharts_http._dto import CattrsBody
 from gharts_http.controllers.admin_audit import Limit, Offset
-from gharts_http.errors import error_responses
+from gharts_http.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.schemas.admin import (
     CreateUserBody,
     UpdateUserBody,
@@ -24,14 +24,7 @@ from gharts_http.schemas.common import ReasonBody
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
 E = ErrorCode
-ADMIN_ERRORS = (
-    E.INVALID_TOKEN,
-    E.USER_NOT_AUTHORIZED,
-    E.ADMIN_REQUIRED,
-    E.RATE_LIMITED,
-    E.SERVICE_UNAVAILABLE,
-    E.VALIDATION_ERROR,
-)
+ADMIN_ERRORS = (*ADMIN_ONLY_ERRORS, E.VALIDATION_ERROR)
 _ONE_USER = (*ADMIN_ERRORS, E.USER_NOT_FOUND)
 UserId = Annotated[uuid.UUID, PathParameter(description="The user's id.")]
 

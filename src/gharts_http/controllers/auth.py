@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from gharts_core.errors import ErrorCode
-from gharts_http.errors import error_responses
+from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.runners import IdentityResponse
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
@@ -23,9 +23,7 @@ class AuthController(Controller):
         "/me",
         summary="Who am I",
         description="The caller's kind (user or machine), admin flag, capabilities and teams.",
-        responses=error_responses(
-            E.INVALID_TOKEN, E.USER_NOT_AUTHORIZED, E.RATE_LIMITED, E.SERVICE_UNAVAILABLE
-        ),
+        responses=error_responses(*AUTHENTICATED_ERRORS),
     )
     async def me(self, principal: PrincipalDep, services: ServicesDep) -> IdentityResponse:
         """Describe the authenticated caller."""

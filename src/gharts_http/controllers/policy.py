@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 
 from gharts_core.errors import ErrorCode
 from gharts_http._dto import CattrsBody
-from gharts_http.errors import error_responses
+from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.runners import PolicyCheckBody, PolicyCheckResponse
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
@@ -30,10 +30,7 @@ class PolicyController(Controller):
         description="The team is chosen as provisioning chooses it. Refused labels are the "
         "answer (allowed: false, with violations), not an error. Nothing is provisioned.",
         responses=error_responses(
-            E.INVALID_TOKEN,
-            E.USER_NOT_AUTHORIZED,
-            E.RATE_LIMITED,
-            E.SERVICE_UNAVAILABLE,
+            *AUTHENTICATED_ERRORS,
             E.VALIDATION_ERROR,
             E.TEAM_REQUIRED,
             E.TEAM_NOT_FOUND,

@@ -14,7 +14,7 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
 from gharts_core.services.runners import RunnerQuery
 from gharts_http._dto import CattrsBody
-from gharts_http.errors import error_responses
+from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.runners import (
     JitRunnerResponse,
     ObservedRunnerResponse,
@@ -28,9 +28,10 @@ from gharts_http.schemas.runners import (
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
 E = ErrorCode
-_AUTH = (E.INVALID_TOKEN, E.USER_NOT_AUTHORIZED, E.RATE_LIMITED, E.SERVICE_UNAVAILABLE)
+_AUTH = AUTHENTICATED_ERRORS
 _PROVISION = (
     *_AUTH,
+    E.RATE_LIMITED,
     E.VALIDATION_ERROR,
     E.INVALID_LABELS,
     E.TEAM_REQUIRED,

@@ -12,7 +12,7 @@ from gharts_core.model import AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
 from gharts_http.controllers.admin_audit import Limit, Offset, Since, Until
-from gharts_http.errors import error_responses
+from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.audit import (
     AuditEventResponse,
     AuditListResponse,
@@ -23,7 +23,7 @@ from gharts_http.schemas.teams import TeamListResponse, TeamResponse
 from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 
 E = ErrorCode
-_AUTH = (E.INVALID_TOKEN, E.USER_NOT_AUTHORIZED, E.RATE_LIMITED, E.SERVICE_UNAVAILABLE)
+_AUTH = AUTHENTICATED_ERRORS
 _ONE_TEAM = (*_AUTH, E.TEAM_NOT_FOUND, E.NOT_TEAM_MEMBER)
 TeamName = Annotated[str, PathParameter(description="The team's name.")]
 
