@@ -653,6 +653,26 @@ async def test_audit_rows_older_than_the_retention_are_purged(
     assert expected == (report.purged_audit_rows, [row.action for row in await audit_rows(store)])
 
 
+async def test_expired_rows_are_purged_at_most_once_per_purge_interval(
+    store: FakeStore, github: FakeRunnerPlatform, team: Team, clock: FakeClock
+) -> None:
+    """A quiet cycle within the purge interval does not purge (it writes only its report)."""
+    settings = SyncSettings(audit_retention_days=30, purge_interval=timedelta(hours=1))
+    service = SyncService(store, github, clock, settings)
+    await service.run_cycle()
+    async with store.unit_of_work() as uow:
+        old = FakeClock(T0 - timedelta(days=31))
+        await uow.audit.append(
+            audit_event(old, Actor.system(), AuditAction.SYNC_TRIGGER, target_type="sync")
+        )
+
+    within = await service.run_cycle()
+    clock.advance(timedelta(hours=1))
+    after = await service.run_cycle()
+
+    assert (0, 1) == (within.purged_audit_rows, after.purged_audit_rows)
+
+
 async def test_old_webhook_deliveries_are_forgotten(
     store: FakeStore, team: Team, service: SyncService
 ) -> None:

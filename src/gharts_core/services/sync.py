@@ -73,12 +73,19 @@ _SKIPPED = "skipped: GitHub rate limit reached earlier in this cycle"
 
 @attrs.frozen
 class SyncSettings:
-    """What the sync worker reconciles, and how long it keeps audit rows and webhook ids."""
+    """What the sync worker reconciles, and how long it keeps audit rows and webhook ids.
+
+    Retention is in days, so expired rows are purged at most once per ``purge_interval`` (and on
+    a process's first cycle): a quiet cycle then writes only its report.
+    """
 
     drift: DriftSettings = attrs.field(factory=DriftSettings)
     audit_retention_days: int = attrs.field(default=365, validator=attrs.validators.gt(0))
     webhook_delivery_retention: timedelta = attrs.field(
         default=timedelta(days=7), validator=attrs.validators.gt(timedelta(0))
+    )
+    purge_interval: timedelta = attrs.field(
+        default=timedelta(hours=1), validator=attrs.validators.ge(timedelta(0))
     )
 
 
@@ -111,6 +118,7 @@ class SyncService:
         # to be removed) is not reported again every cycle. A restarted worker reports it once more.
         self._reported: set[_DriftKey] = set()
         self._teams: dict[uuid.UUID, Team | None] = {}
+        self._purged_at: datetime | None = None
 
     async def status(self) -> SyncState:
         """Return the shared sync state: leader, heartbeat, last report, number of cycles."""
@@ -262,17 +270,24 @@ class SyncService:
             self._teams[team_id] = await uow.teams.get(team_id)
         return self._teams[team_id]
 
+    def _purge_due(self, now: datetime) -> bool:
+        last = self._purged_at
+        return last is None or now - last >= self._settings.purge_interval
+
     async def _finish(self, cycle: _Cycle, *, observed: int, unmanaged: int) -> SyncReport:
         """Purge what retention allows and record the cycle's report in the sync state."""
         async with self._store.unit_of_work() as uow:
             now = self._clock.now()
-            cutoff = now - timedelta(days=self._settings.audit_retention_days)
-            purged = await uow.audit.purge_before(cutoff)
-            deliveries = await uow.webhook_deliveries.purge_before(
-                now - self._settings.webhook_delivery_retention
-            )
-            if purged:
-                await uow.audit.append(purge_row(self._clock, purged, cutoff))
+            purging = self._purge_due(now)
+            purged = deliveries = 0
+            if purging:
+                cutoff = now - timedelta(days=self._settings.audit_retention_days)
+                purged = await uow.audit.purge_before(cutoff)
+                deliveries = await uow.webhook_deliveries.purge_before(
+                    now - self._settings.webhook_delivery_retention
+                )
+                if purged:
+                    await uow.audit.append(purge_row(self._clock, purged, cutoff))
             report = SyncReport(
                 started_at=cycle.started_at,
                 finished_at=now,
@@ -287,6 +302,8 @@ class SyncService:
             if cycle.leader is not None:
                 state = attrs.evolve(state, leader=cycle.leader, heartbeat_at=now)
             await uow.sync_state.save(state)
+        if purging:
+            self._purged_at = now
         _log.info(
             "sync_cycle",
             observed=observed,
