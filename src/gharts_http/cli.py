@@ -33,20 +33,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from gharts_adapters.storage import upgrade
 from gharts_core.errors import GhartsError
-from gharts_http.cli_admin import add_admin_parser
-from gharts_http.cli_audit import add_audit_parser, add_policy_parser
-from gharts_http.cli_run import add_run_parsers
-from gharts_http.cli_support import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_USAGE,
-    UsageError,
-    load,
-)
-from gharts_http.settings import ConfigError
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
 
@@ -60,6 +48,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from gharts_adapters.storage import upgrade  # noqa: PLC0415 - see _add_server_parsers
+    from gharts_http.cli_support import load  # noqa: PLC0415
+
     url = args.url
     if url is None:
         url = load(args, require_github=False).database.url
@@ -89,8 +80,37 @@ def _add_dev_parser(commands: Any) -> None:
     add_dev_parser(commands)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of every command; each sets ``func(args) -> exit code``."""
+def _add_server_parsers(commands: Any) -> None:
+    # Imported here: SQLAlchemy, Alembic and Litestar take seconds to import, and
+    # ``gharts dev token`` (run inside ``$(...)`` in a curl line) needs none of them.
+    from gharts_http.cli_admin import add_admin_parser  # noqa: PLC0415
+    from gharts_http.cli_audit import add_audit_parser, add_policy_parser  # noqa: PLC0415
+    from gharts_http.cli_run import add_run_parsers  # noqa: PLC0415
+
+    add_run_parsers(commands)
+    _add_db_parser(commands)
+    add_admin_parser(commands)
+    add_audit_parser(commands)
+    add_policy_parser(commands)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """Return the command word of ``argv`` (skipping the global options and their values)."""
+    words = iter(argv)
+    for word in words:
+        if word in {"--config", "--log-level"}:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser of every command; each sets ``func(args) -> exit code``.
+
+    For ``gharts dev ...`` only the dev commands are built, so that ``gharts dev token`` starts
+    in a fraction of the time the server commands need to import.
+    """
     parser = _Parser(
         prog="gharts",
         description="GitHub Actions runner token service.",
@@ -106,11 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log level (default: INFO for serve and worker, ERROR otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_run_parsers(commands)
-    _add_db_parser(commands)
-    add_admin_parser(commands)
-    add_audit_parser(commands)
-    add_policy_parser(commands)
+    if argv is None or _command_of(argv) != "dev":
+        _add_server_parsers(commands)
     _add_dev_parser(commands)
     return parser
 
@@ -124,6 +141,8 @@ def _failed(error: Exception) -> int:
     if isinstance(error, UsageError):
         _fail("USAGE", str(error))
         return EXIT_USAGE
+    from gharts_http.settings import ConfigError  # noqa: PLC0415 - see _add_server_parsers
+
     if isinstance(error, ConfigError):
         for problem in error.problems:
             _fail("INVALID_CONFIG", problem)
@@ -138,7 +157,8 @@ def _failed(error: Exception) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(words).parse_args(words)
         code: int = args.func(args)
     except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK

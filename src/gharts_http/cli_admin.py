@@ -15,8 +15,8 @@ from gharts_core.services.admin_clients import CreateClient
 from gharts_core.services.admin_teams import DEFAULT_RUNNER_GROUP_ID, CreateTeam
 from gharts_core.services.admin_users import CreateUser, UserQuery
 from gharts_http.bootstrap import Services
+from gharts_http.cli_errors import EXIT_OK
 from gharts_http.cli_support import (
-    EXIT_OK,
     SYSTEM,
     comma_list,
     int_list,

@@ -23,11 +23,9 @@ from gharts_core.services.audit_format import (
     csv_line,
 )
 from gharts_http.bootstrap import Services
+from gharts_http.cli_errors import EXIT_OK, EXIT_REFUSED, UsageError
 from gharts_http.cli_support import (
-    EXIT_OK,
-    EXIT_REFUSED,
     SYSTEM,
-    UsageError,
     comma_list,
     print_json,
     timestamp,

@@ -18,10 +18,8 @@ import uvicorn
 
 from gharts_http.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, UsageError
 from gharts_http.cli_support import (
-    EXIT_FAILED,
-    EXIT_OK,
-    UsageError,
     load,
     print_json,
     with_services,

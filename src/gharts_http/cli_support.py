@@ -28,12 +28,7 @@ from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.logging import configure_logging, reset_logging
 from gharts_http.settings import GitHubMode, Settings, load_settings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 SYSTEM = Principal.system()
-
-
-class UsageError(Exception):
-    """The command line is wrong; the message is one line."""
 
 
 def load(args: argparse.Namespace, *, require_github: bool) -> Settings:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.identity.dev_issuer import KEY_FILE
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 DEFAULT_DATA_DIR = ".gharts-dev"
 DEFAULT_HOST = "127.0.0.1"
@@ -33,7 +34,6 @@ _RESET_FILES = (
     KEY_FILE,
     STATE_FILE,
 )
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def public_url_for(host: str, port: int) -> str:

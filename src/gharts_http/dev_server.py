@@ -23,8 +23,8 @@ import uvicorn
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.storage import upgrade
 from gharts_http.bootstrap import bootstrap
-from gharts_http.cli_support import UsageError
-from gharts_http.dev import EXIT_FAILED, EXIT_OK, issuer_url, public_url_for, record_public_url
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, UsageError
+from gharts_http.dev import issuer_url, public_url_for, record_public_url
 from gharts_http.dev import reset as reset_data
 from gharts_http.dev_app import DEV_SYNC_INTERVAL_SECONDS, create_dev_app, dev_settings
 from gharts_http.dev_app import dev_verifier as verifier_for

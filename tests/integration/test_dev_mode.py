@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -255,3 +257,18 @@ def test_busy_port_is_one_line_before_any_work(
     [line] = capsys.readouterr().err.splitlines()
     assert (1, []) == (code, list(tmp_path.iterdir()))
     assert f"error: LISTEN_FAILED: cannot listen on 127.0.0.1:{port}: " in line
+
+
+def test_dev_token_does_not_load_the_server_stack() -> None:
+    """``gharts dev token`` runs inside ``$(...)``: it must not import SQLAlchemy or Litestar."""
+    script = (
+        "import contextlib, io, sys\n"
+        "from gharts_http.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['dev', 'token', '--help'])\n"
+        "print(sorted(m for m in ('sqlalchemy', 'litestar', 'alembic') if m in sys.modules))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "[]" == result.stdout.strip()
