@@ -14,7 +14,7 @@ admin API so that the tests exercise the same paths an operator does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gharts_adapters.github.simulator import GitHubSimulator
-from gharts_adapters.identity import DevIssuer, JwtVerifier
+from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
 from gharts_core.ports.clock import Clock
 from gharts_http.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
@@ -138,20 +138,48 @@ def settings_for(database_url: str, **sections: Mapping[str, Any]) -> Any:
     return settings_from_mapping(data, environ={})
 
 
+class _IssuersTransport(httpx.AsyncBaseTransport):
+    """The dev issuer's documents in process; every other issuer over the real network."""
+
+    def __init__(self, issuer: DevIssuer) -> None:
+        self._prefix = issuer.issuer.rstrip("/") + "/"
+        self._dev = issuer.transport()
+        self._network = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Route ``request`` to the dev issuer or to the network."""
+        if str(request.url).startswith(self._prefix):
+            return await self._dev.handle_async_request(request)
+        return await self._network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the network transport."""
+        await self._network.aclose()
+
+
 @asynccontextmanager
 async def running_api(
-    database_url: str, *, clock: Clock | None = None, **sections: Mapping[str, Any]
+    database_url: str,
+    *,
+    clock: Clock | None = None,
+    trust: Sequence[IssuerConfig] = (),
+    **sections: Mapping[str, Any],
 ) -> AsyncIterator[Api]:
-    """Run the app on a migrated database at ``database_url``; close everything afterwards."""
+    """Run the app on a migrated database at ``database_url``; close everything afterwards.
+
+    The app trusts the development issuer and the issuers of ``trust`` (reached over the
+    network, e.g. the real OIDC provider).
+    """
     issuer = DevIssuer(ISSUER_URL, clock=clock)
-    async with httpx.AsyncClient(transport=issuer.transport()) as identity_client:
-        verifier = JwtVerifier([issuer.issuer_config()], identity_client, clock=clock)
-        services = bootstrap(settings_for(database_url, **sections), identity=verifier, clock=clock)
-        try:
-            # Close the store in the app's event loop (the test client's portal), where its
-            # connections were opened; closing again below is a no-op.
-            app = create_app(services, on_shutdown=[services.aclose])
-            async with AsyncTestClient(app, base_url="http://gharts.test") as http:
-                yield Api(app, http, services, issuer)
-        finally:
-            await services.aclose()
+    identity_client = httpx.AsyncClient(transport=_IssuersTransport(issuer))
+    verifier = JwtVerifier([issuer.issuer_config(), *trust], identity_client, clock=clock)
+    services = bootstrap(settings_for(database_url, **sections), identity=verifier, clock=clock)
+    try:
+        # Close the store and the issuers' connections in the app's event loop (the test
+        # client's portal), where they were opened; closing again below is a no-op.
+        app = create_app(services, on_shutdown=[services.aclose, identity_client.aclose])
+        async with AsyncTestClient(app, base_url="http://gharts.test") as http:
+            yield Api(app, http, services, issuer)
+    finally:
+        await services.aclose()
+        await identity_client.aclose()

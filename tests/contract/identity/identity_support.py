@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import attrs
 import httpx
 import pytest
 
@@ -54,16 +53,6 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 MakeVerifier = Callable[..., JwtVerifier]
 """Build a verifier over the test network: ``make(*configs, **options)``."""
-
-
-@attrs.frozen
-class OidcProvider:
-    """A running panva/oidc-provider process (see oidc_provider/server.mjs)."""
-
-    issuer: str
-    client_id: str = "gharts-ci"
-    client_secret: str = "gharts-ci-secret"
-    audience: str = "https://gharts.test"
 
 
 Documents = Callable[[], Mapping[str, Any]]
