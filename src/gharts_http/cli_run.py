@@ -40,7 +40,7 @@ def _log_setup(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _signals_end_quietly() -> Iterator[None]:
+def signals_end_quietly() -> Iterator[None]:
     """Let SIGINT/SIGTERM end the process with status 0 once uvicorn has shut down.
 
     uvicorn handles both signals while it serves and raises them again afterwards; the handlers
@@ -68,7 +68,7 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
             # A worker that dies takes the server down with it rather than failing silently.
             worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
         try:
-            with _signals_end_quietly():
+            with signals_end_quietly():
                 await server.serve()
         finally:
             stop.set()

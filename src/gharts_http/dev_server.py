@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,6 +21,7 @@ from gharts_adapters.identity import DevIssuer
 from gharts_adapters.storage import upgrade
 from gharts_http.bootstrap import bootstrap
 from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, UsageError
+from gharts_http.cli_run import signals_end_quietly
 from gharts_http.dev import issuer_url, public_url_for, record_public_url
 from gharts_http.dev import reset as reset_data
 from gharts_http.dev_app import DEV_SYNC_INTERVAL_SECONDS, create_dev_app, dev_settings
@@ -52,22 +50,6 @@ def _listen(host: str, port: int) -> socket.socket:
         raise DevError("LISTEN_FAILED", f"cannot listen on {host}:{port}: {reason}") from error
 
 
-@contextlib.contextmanager
-def _signals_end_quietly() -> Iterator[None]:
-    """Let SIGINT/SIGTERM end the process with status 0 once uvicorn has shut down.
-
-    uvicorn handles both signals while it serves and raises them again afterwards; the handlers
-    installed here are what that second delivery reaches.
-    """
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in handled}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 async def _serve(settings: Settings, issuer: DevIssuer, sock: socket.socket, data_dir: str) -> None:
     async with httpx.AsyncClient(transport=issuer.transport()) as identity_client:
         services = bootstrap(settings, identity=verifier_for(issuer, identity_client))
@@ -91,7 +73,7 @@ async def _serve(settings: Settings, issuer: DevIssuer, sock: socket.socket, dat
             worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
             print(banner(settings.server.public_url, data_dir, report), flush=True)
             try:
-                with _signals_end_quietly():
+                with signals_end_quietly():
                     await server.serve(sockets=[sock])
             finally:
                 stop.set()
