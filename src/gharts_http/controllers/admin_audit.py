@@ -14,7 +14,7 @@ from litestar.response import Stream
 
 from gharts_core.errors import ErrorCode
 from gharts_core.model import AuditEvent, AuditOutcome, SecurityEventType, Severity
-from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_core.ports.storage import Page
 from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
 from gharts_core.services.audit_format import (
     audit_csv_header,
@@ -22,6 +22,7 @@ from gharts_core.services.audit_format import (
     audit_to_jsonl_line,
     csv_line,
 )
+from gharts_http.controllers._params import Limit, Offset, Since, Until
 from gharts_http.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.schemas.audit import (
     AuditEventResponse,
@@ -36,20 +37,6 @@ from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 E = ErrorCode
 _ADMIN = ADMIN_ONLY_ERRORS
 _FILTERED = (*_ADMIN, E.VALIDATION_ERROR, E.TEAM_NOT_FOUND)
-
-# Paging and time-range parameters, shared with the other list endpoints.
-Limit = Annotated[
-    int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (1-{MAX_PAGE_SIZE}).")
-]
-Offset = Annotated[int, QueryParameter(ge=0, description="How many matches to skip.")]
-Since = Annotated[
-    datetime | None,
-    QueryParameter(description="Inclusive lower bound, RFC 3339 with an offset (...Z)."),
-]
-Until = Annotated[
-    datetime | None,
-    QueryParameter(description="Exclusive upper bound, RFC 3339 with an offset (...Z)."),
-]
 
 _MEDIA_TYPES = {ExportFormat.JSONL: "application/x-ndjson", ExportFormat.CSV: "text/csv"}
 

@@ -11,8 +11,8 @@ from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_teams import CreateTeam, TeamQuery
 from gharts_http._dto import CattrsBody
-from gharts_http.controllers.admin_audit import Limit, Offset
-from gharts_http.controllers.admin_users import ADMIN_ERRORS, UserId
+from gharts_http.controllers._params import Limit, Offset, UserId
+from gharts_http.controllers.admin_users import ADMIN_ERRORS
 from gharts_http.errors import error_responses
 from gharts_http.schemas.admin import (
     AddMemberBody,

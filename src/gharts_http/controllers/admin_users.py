@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_users import CreateUser, UserQuery
 from gharts_http._dto import CattrsBody
-from gharts_http.controllers.admin_audit import Limit, Offset
+from gharts_http.controllers._params import Limit, Offset, UserId
 from gharts_http.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.schemas.admin import (
     CreateUserBody,
@@ -26,7 +25,6 @@ from gharts_http.security import SECURITY, PrincipalDep, ServicesDep
 E = ErrorCode
 ADMIN_ERRORS = (*ADMIN_ONLY_ERRORS, E.VALIDATION_ERROR)
 _ONE_USER = (*ADMIN_ERRORS, E.USER_NOT_FOUND)
-UserId = Annotated[uuid.UUID, PathParameter(description="The user's id.")]
 
 
 class AdminUserController(Controller):

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.model import RunnerStatus
@@ -14,6 +14,7 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
 from gharts_core.services.runners import RunnerQuery
 from gharts_http._dto import CattrsBody
+from gharts_http.controllers._params import Limit, Offset
 from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.runners import (
     JitRunnerResponse,
@@ -120,8 +121,8 @@ class RunnerController(Controller):
         status: FromQuery[RunnerStatus | None] = None,
         team_name: FromQuery[str | None] = None,
         label: FromQuery[str | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> RunnerListResponse:
         """List the runners the caller may see, newest first; filtered and paged in the database."""
         query = RunnerQuery(status=status, team_name=team_name, label=label)

@@ -11,7 +11,7 @@ from gharts_core.errors import ErrorCode
 from gharts_core.model import AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
-from gharts_http.controllers.admin_audit import Limit, Offset, Since, Until
+from gharts_http.controllers._params import Limit, Offset, Since, Until
 from gharts_http.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.schemas.audit import (
     AuditEventResponse,
