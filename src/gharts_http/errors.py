@@ -144,6 +144,10 @@ def error_responses(*codes: str) -> dict[int, ResponseSpec]:
     }
 
 
+#: Route ``opt`` key: set it on endpoints that do not take bearer tokens (no challenge header).
+NO_BEARER_CHALLENGE = "no_bearer_challenge"
+
+
 def error_response(
     code: str,
     detail: str,
@@ -166,9 +170,18 @@ def _gharts_error(request: Request[Any, Any, Any], error: GhartsError) -> Respon
     if isinstance(error, InternalError):
         return _internal(request, error)
     response = error_response(error.code, error.detail, error.extras())
-    if isinstance(error, InvalidToken) and not request.headers.get("authorization"):
-        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, InvalidToken):
+        if not _bearer_endpoint(request):
+            del response.headers["WWW-Authenticate"]
+        elif not request.headers.get("authorization"):
+            response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def _bearer_endpoint(request: Request[Any, Any, Any]) -> bool:
+    """Whether the endpoint authenticates with a bearer token (the webhook uses an HMAC)."""
+    opt = getattr(request.scope.get("route_handler"), "opt", None) or {}
+    return opt.get(NO_BEARER_CHALLENGE) is not True
 
 
 def _validation_field_errors(error: ValidationException) -> dict[str, str]:

@@ -390,3 +390,12 @@ async def test_a_malformed_payload_is_a_validation_error(
     body = response.json()
     sentences = {field: error.split(":")[0] for field, error in body["field_errors"].items()}
     assert ("VALIDATION_ERROR", field_errors) == (body["error_code"], sentences)
+
+
+async def test_a_refused_delivery_carries_no_bearer_challenge(hooked: Api) -> None:
+    """GitHub signs webhooks, it does not send tokens: no ``WWW-Authenticate: Bearer``."""
+    response = await deliver(
+        hooked, example("in_progress"), signature="sha256=" + "0" * 64, expect=401
+    )
+
+    assert response.headers.get("www-authenticate") is None

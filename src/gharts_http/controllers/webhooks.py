@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter
 
 from gharts_core.errors import ErrorCode, InvalidToken, ValidationFailed
 from gharts_core.services.webhook import WebhookOutcome, WorkflowJobAction, WorkflowJobEvent
-from gharts_http.errors import ApiErrorCode, error_responses
+from gharts_http.errors import NO_BEARER_CHALLENGE, ApiErrorCode, error_responses
 from gharts_http.schemas.common import StatusBody
 from gharts_http.security import ServicesDep
 
@@ -179,6 +179,7 @@ class WebhookController(Controller):
         "/github",
         status_code=200,
         operation_class=_WebhookOperation,
+        opt={NO_BEARER_CHALLENGE: True},
         summary="Receive a GitHub webhook delivery",
         description="workflow_job events keep runner status current: in_progress marks the "
         "runner busy and re-checks its labels, completed retires it. The X-Hub-Signature-256 "
