@@ -44,6 +44,9 @@ from gharts_http.settings import GitHubMode, Settings
 from gharts_http.sync_requests import SyncRequests
 
 SIMULATOR_API_URL = "https://api.github.simulator"
+#: Security events recorded per source address for forged webhook deliveries; beyond it the
+#: deliveries are still refused, but a flood cannot fill the security log.
+FORGED_WEBHOOK_EVENTS_PER_MINUTE = 30
 _SIMULATOR_APP_ID = 1
 _SIMULATOR_INSTALLATION_ID = 1
 
@@ -72,6 +75,7 @@ class Services:
     metrics: Metrics = attrs.field(factory=Metrics)
     sync_requests: SyncRequests = attrs.field(factory=SyncRequests)
     provision_rate_limit: TokenBucketLimiter
+    forged_webhook_events: TokenBucketLimiter
     resources: AsyncExitStack = attrs.field(factory=AsyncExitStack)
 
     async def aclose(self) -> None:
@@ -194,5 +198,6 @@ def bootstrap(
         simulator=simulator,
         metrics=metrics,
         provision_rate_limit=TokenBucketLimiter(settings.server.provision_rate_per_minute, clock),
+        forged_webhook_events=TokenBucketLimiter(FORGED_WEBHOOK_EVENTS_PER_MINUTE, clock),
         resources=resources,
     )

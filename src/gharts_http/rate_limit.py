@@ -67,9 +67,20 @@ class TokenBucketLimiter:
 
     def acquire(self, principal: Principal) -> None:
         """Take one token for ``principal``, or raise :class:`RateLimited` with the wait."""
+        self.acquire_key(principal_key(principal))
+
+    def try_acquire_key(self, key: BucketKey) -> bool:
+        """Take one token for ``key``; return whether there was one."""
+        try:
+            self.acquire_key(key)
+        except RateLimited:
+            return False
+        return True
+
+    def acquire_key(self, key: BucketKey) -> None:
+        """Take one token for ``key``, or raise :class:`RateLimited` with the wait."""
         if not self.enabled:
             return
-        key = principal_key(principal)
         now = self._clock.now().timestamp()
         bucket = self._buckets.get(key)
         if bucket is None:

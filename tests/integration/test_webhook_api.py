@@ -8,6 +8,7 @@ import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from api_support import Api, running_api
+
+from gharts_core.testing.clock import FakeClock
+from gharts_http.bootstrap import FORGED_WEBHOOK_EVENTS_PER_MINUTE
 
 HOOK = "/api/v1/webhooks/github"
 SECRET = "It's a Secret to Everybody"
@@ -399,3 +403,27 @@ async def test_a_refused_delivery_carries_no_bearer_challenge(hooked: Api) -> No
     )
 
     assert response.headers.get("www-authenticate") is None
+
+
+async def test_a_flood_of_forged_deliveries_cannot_fill_the_security_log(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Every forgery is refused, but one source records at most its per-minute allowance."""
+    clock = FakeClock(datetime.now(UTC))
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(SECRET, encoding="utf-8")
+    github = {"webhook_secret_path": str(secret_file)}
+    async with running_api(sqlite_url, clock=clock, github=github) as api:
+        forged = "sha256=" + "0" * 64
+        flood = FORGED_WEBHOOK_EVENTS_PER_MINUTE + 5
+        statuses = [
+            (await deliver(api, example("in_progress"), signature=forged, expect=None)).status_code
+            for _ in range(flood)
+        ]
+        recorded = len(await security_events(api, "webhook_signature_invalid"))
+        clock.advance(timedelta(minutes=1))
+        await deliver(api, example("in_progress"), signature=forged, expect=401)
+        later = len(await security_events(api, "webhook_signature_invalid"))
+
+    assert [401] * flood == statuses
+    assert (FORGED_WEBHOOK_EVENTS_PER_MINUTE, recorded + 1) == (recorded, later)

@@ -211,15 +211,16 @@ class WebhookController(Controller):
         body = await request.body()
         problem = _signature_problem(secret, body, signature)
         if problem is not None:
-            client = request.client
-            await services.webhooks.record_forged_delivery(
-                {
-                    "delivery_id": delivery or "",
-                    "event": event_name or "",
-                    "source_ip": client.host if client else "",
-                    "reason": problem,
-                }
-            )
+            source = request.client.host if request.client else ""
+            if services.forged_webhook_events.try_acquire_key(("webhook-source", source)):
+                await services.webhooks.record_forged_delivery(
+                    {
+                        "delivery_id": delivery or "",
+                        "event": event_name or "",
+                        "source_ip": source,
+                        "reason": problem,
+                    }
+                )
             raise InvalidToken("Webhook signature does not match.", reason=f"signature_{problem}")
         if event_name == "ping":
             return StatusBody(status="pong")
