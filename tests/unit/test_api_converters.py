@@ -18,9 +18,10 @@ from litestar import Controller
 from litestar.handlers import HTTPRouteHandler
 
 from gharts_core.errors import ValidationFailed
+from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
 from gharts_http._converters import decode_json, structure
 from gharts_http.app import ROUTE_HANDLERS
-from gharts_http.schemas.runners import PolicyCheckBody, ProvisionJitBody
+from gharts_http.schemas.runners import PolicyCheckBody, ProvisionJitBody, ProvisionTokenBody
 
 
 class Colour(enum.Enum):
@@ -274,3 +275,14 @@ def test_every_request_class_round_trips_through_json(cls: type[Any], data: st.D
 def test_nested_objects_round_trip_through_json(instance: Outer) -> None:
     """Nested objects, lists, tuples, sets, maps, timestamps and enums survive the edge."""
     assert instance == structure(to_json(instance), Outer)
+
+
+@pytest.mark.parametrize(
+    ("body", "command"),
+    [(ProvisionJitBody, ProvisionJitRunner), (ProvisionTokenBody, ProvisionRegistrationToken)],
+)
+def test_provisioning_bodies_carry_exactly_their_commands_fields(
+    body: type[attrs.AttrsInstance], command: type[attrs.AttrsInstance]
+) -> None:
+    """The handlers pass a body's fields to its command as they are: the names must agree."""
+    assert {f.name for f in attrs.fields(command)} == {f.name for f in attrs.fields(body)}

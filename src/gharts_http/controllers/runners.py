@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import attrs
 from litestar import Controller, delete, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter
 
@@ -73,15 +74,8 @@ class RunnerController(Controller):
     ) -> JitRunnerResponse:
         """Check the policy and quota, ask GitHub for a JIT configuration, return it once."""
         services.provision_rate_limit.acquire(principal)
-        command = ProvisionJitRunner(
-            labels=data.labels,
-            runner_name=data.runner_name,
-            runner_name_prefix=data.runner_name_prefix,
-            team_name=data.team_name,
-            team_id=data.team_id,
-            runner_group_id=data.runner_group_id,
-            work_folder=data.work_folder,
-        )
+        # The body's fields are the command's: the command validates them.
+        command = ProvisionJitRunner(**attrs.asdict(data, recurse=False))
         return JitRunnerResponse.of(await services.provisioning.provision_jit(principal, command))
 
     @post(
@@ -97,14 +91,7 @@ class RunnerController(Controller):
     ) -> RegistrationTokenResponse:
         """Needs ``can_use_registration_token``; the sync worker enforces labels afterwards."""
         services.provision_rate_limit.acquire(principal)
-        command = ProvisionRegistrationToken(
-            labels=data.labels,
-            runner_name=data.runner_name,
-            runner_name_prefix=data.runner_name_prefix,
-            team_name=data.team_name,
-            team_id=data.team_id,
-            runner_group_id=data.runner_group_id,
-        )
+        command = ProvisionRegistrationToken(**attrs.asdict(data, recurse=False))
         result = await services.provisioning.provision_registration_token(principal, command)
         return RegistrationTokenResponse.of(result)
 
