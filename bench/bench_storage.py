@@ -5,34 +5,25 @@ count its live runners, insert the record, its labels and its first transition, 
 reservation fits the quota, so the figure is the cost of the atomic path itself. PostgreSQL is
 reported as skipped when ``GHARTS_TEST_POSTGRES_URL`` (or 127.0.0.1:5432) does not answer.
 
-Run it with ``python -m bench storage`` or ``python bench/bench_storage.py``.
+Run it with ``python -m bench storage`` or ``python -m bench.bench_storage``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from gharts_adapters.storage import create_store, upgrade
+from bench._databases import on_postgres, on_sqlite
+from gharts_adapters.storage import create_store
 from gharts_core.model import Actor, ProvisionMethod, RunnerRecord, RunnerStatus, Team, new_id
 from gharts_core.policy import LabelPolicy
 
 TASKS = 32
 TEAMS = 4
 RESERVATIONS = 3200
-POSTGRES_URL = os.environ.get(
-    "GHARTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -100,41 +91,9 @@ async def _measure(url: str) -> dict[str, object]:
     }
 
 
-def _sqlite() -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        upgrade(url)
-        return asyncio.run(_measure(url))
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with asyncio.timeout(5), engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def _postgres() -> dict[str, object]:
-    server = make_url(POSTGRES_URL)
-    maintenance = server.render_as_string(hide_password=False)
-    name = f"gharts_bench_{secrets.token_hex(4)}"
-    try:
-        asyncio.run(_admin(maintenance, f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # an unreachable server is reported, not raised
-        return {"skipped": f"PostgreSQL at {server!r} unreachable: {type(error).__name__}"}
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        return asyncio.run(_measure(url))
-    finally:
-        asyncio.run(_admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def run() -> dict[str, object]:
     """Return reservation throughput and latency on SQLite and PostgreSQL."""
-    return {"sqlite": _sqlite(), "postgres": _postgres()}
+    return {"sqlite": on_sqlite(_measure), "postgres": on_postgres(_measure)}
 
 
 if __name__ == "__main__":

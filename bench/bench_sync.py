@@ -22,31 +22,27 @@ cycles for the quiet scenarios), and ``cpu_s``, this process's CPU time over the
 disturbed by other load on the host; PostgreSQL's own work is not in it). Setup is not timed.
 PostgreSQL runs in a throwaway database and is reported as skipped when the server does not answer.
 
-Run it with ``python -m bench sync`` or ``python bench/bench_sync.py``.
+Run it with ``python -m bench sync`` or ``python -m bench.bench_sync``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
-import secrets
 import statistics
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
+from bench._databases import on_postgres, on_sqlite
 from gharts_adapters.github.simulator import GitHubSimulator
 from gharts_adapters.github.simulator.testing import simulated_github
-from gharts_adapters.storage import SqlStore, create_store, upgrade
+from gharts_adapters.storage import SqlStore, create_store
 from gharts_adapters.storage.convert import runner_row
 from gharts_adapters.storage.tables import runner_labels, runners
 from gharts_core.model import Actor, ProvisionMethod, RunnerRecord, RunnerStatus, Team, new_id
@@ -60,10 +56,7 @@ LABELS = ("bench", "gpu-a100")
 CHANGES = {"busy": 40, "offline": 30, "vanished": 20, "relabelled": 10}
 SCOPE = "org:bench"
 REPEATS = 3  # quiet cycles timed per quiet scenario (median reported)
-POSTGRES_URL = os.environ.get(
-    "GHARTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-# What every cycle writes for itself: its report, and the retention purges (often 0 rows).
+# What a cycle writes for itself: its report, and (at most hourly) the retention purges.
 BOOKKEEPING = ("INSERT sync_state", "UPDATE sync_state", "DELETE audit_events", "DELETE webhook")
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
 
@@ -231,43 +224,11 @@ async def _measure(url: str) -> dict[str, object]:
         await store.close()
 
 
-def _sqlite() -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        upgrade(url)
-        return asyncio.run(_measure(url))
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with asyncio.timeout(5), engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def _postgres() -> dict[str, object]:
-    server = make_url(POSTGRES_URL)
-    maintenance = server.render_as_string(hide_password=False)
-    name = f"gharts_bench_{secrets.token_hex(4)}"
-    try:
-        asyncio.run(_admin(maintenance, f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # an unreachable server is reported, not raised
-        return {"skipped": f"PostgreSQL at {server!r} unreachable: {type(error).__name__}"}
-    try:
-        url = server.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        return asyncio.run(_measure(url))
-    finally:
-        asyncio.run(_admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def run() -> dict[str, object]:
     """Return GitHub calls, database writes and wall time of sync cycles over 10,000 runners."""
     results: dict[str, object] = {"runners": RUNNERS, "changes": CHANGES}
-    results["sqlite"] = _sqlite()
-    results["postgres"] = _postgres()
+    results["sqlite"] = on_sqlite(_measure)
+    results["postgres"] = on_postgres(_measure)
     results["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     return results
 
