@@ -39,7 +39,11 @@ _log = structlog.get_logger("gharts.http")
 
 
 class ApiErrorCode(enum.StrEnum):
-    """Every ``error_code`` the API answers with: the core's codes plus transport-level ones."""
+    """Every ``error_code`` the API answers with: the core's codes plus transport-level ones.
+
+    Spelled out (not built from ``ErrorCode``) so that type checkers and the OpenAPI document see
+    one closed enum; a test keeps it equal to the core's codes plus the three below.
+    """
 
     INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
     USER_NOT_AUTHORIZED = "USER_NOT_AUTHORIZED"

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from api_support import Api
 
-from gharts_http.errors import ApiErrorCode
+from gharts_core.errors import ErrorCode
+from gharts_http.errors import STATUS, ApiErrorCode
 
 JIT = "/api/v1/runners/jit"
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -189,3 +190,10 @@ async def test_a_request_id_of_128_characters_is_kept(api: Api) -> None:
     sent = "r" * 128
     response = await api.call("GET", "/nowhere", {"X-Request-ID": sent})
     assert sent == response.headers["x-request-id"]
+
+
+def test_the_api_codes_are_the_cores_plus_the_transport_ones_each_with_a_status() -> None:
+    """ApiErrorCode spells the core's codes again (for the OpenAPI enum): they must not drift."""
+    transport = {"NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE"}
+    expected = {code.value for code in ErrorCode} | transport
+    assert (expected, expected) == ({code.value for code in ApiErrorCode}, set(STATUS))
