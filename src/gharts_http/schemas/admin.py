@@ -17,6 +17,7 @@ from gharts_core.model import User
 from gharts_core.services.admin_clients import ClientDetails, UpdateClient
 from gharts_core.services.admin_teams import DEFAULT_RUNNER_GROUP_ID, MembershipChange, UpdateTeam
 from gharts_core.services.admin_users import UNSET, Unset, UpdateUser, UserDetails
+from gharts_http.schemas.common import deactivation_fields
 
 
 def _doc(description: str) -> dict[str, str]:
@@ -99,7 +100,6 @@ class UserResponse:
     def of(cls, details: UserDetails) -> UserResponse:
         """Build the response from a user and its team names."""
         user = details.user
-        deactivation = user.deactivation
         return cls(
             id=user.id,
             email=user.email,
@@ -111,9 +111,7 @@ class UserResponse:
             teams=list(details.teams),
             oidc_issuer=user.oidc_issuer,
             oidc_subject=user.oidc_subject,
-            deactivated_at=None if deactivation is None else deactivation.at,
-            deactivated_by=None if deactivation is None else deactivation.by,
-            deactivation_reason=None if deactivation is None else deactivation.reason,
+            **deactivation_fields(user.deactivation),
             created_at=user.created_at,
             updated_at=user.updated_at,
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 import attrs
 
 from gharts_core.model import Team
+from gharts_http.schemas.common import deactivation_fields
 
 
 @attrs.frozen(kw_only=True)
@@ -32,7 +33,6 @@ class TeamResponse:
     @classmethod
     def of(cls, team: Team) -> TeamResponse:
         """Build the response from a team."""
-        deactivation = team.deactivation
         return cls(
             id=team.id,
             name=team.name,
@@ -43,9 +43,7 @@ class TeamResponse:
             default_runner_group_id=team.default_runner_group_id,
             max_runners=team.max_runners,
             is_active=team.is_active,
-            deactivated_at=None if deactivation is None else deactivation.at,
-            deactivated_by=None if deactivation is None else deactivation.by,
-            deactivation_reason=None if deactivation is None else deactivation.reason,
+            **deactivation_fields(team.deactivation),
             created_at=team.created_at,
             updated_at=team.updated_at,
         )
