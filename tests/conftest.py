@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from gharts_adapters.storage import upgrade
 from oidc_support import OidcProvider, running_provider
+from postgres import require_postgres, temporary_database
 
 settings.register_profile(
     "ci",
@@ -25,3 +28,20 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
     """Start the real OIDC provider once per session (Node.js; see ``oidc_support``)."""
     with running_provider(tmp_path_factory.mktemp("oidc-provider")) as provider:
         yield provider
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, for tests to copy."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL database migrated to head; tests empty it before use."""
+    require_postgres()
+    with temporary_database() as url:
+        upgrade(url)
+        yield url

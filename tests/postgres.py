@@ -29,6 +29,8 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gharts_adapters.storage import create_engine, metadata
+
 CONNECT_TIMEOUT = 5.0
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 HOW_TO_ENABLE = (
@@ -83,3 +85,14 @@ def temporary_database(url: str | None = None, *, prefix: str = "gharts_test") -
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_execute(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def delete_all_rows(url: str) -> None:
+    """Delete every row of gharts' tables at ``url`` (the schema stays)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for table in reversed(metadata.sorted_tables):
+                await connection.execute(table.delete())
+    finally:
+        await engine.dispose()

@@ -7,42 +7,14 @@ test, one throwaway PostgreSQL database emptied before each test).
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from storage_support import Backend
 
-from gharts_adapters.storage import create_engine, metadata, upgrade
 from gharts_core.ports.storage import Store
-from postgres import require_postgres, temporary_database
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a SQLite file migrated to head, to copy for each test."""
-    path = tmp_path_factory.mktemp("storage") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """Yield the URL of a throwaway PostgreSQL database migrated to head."""
-    require_postgres()
-    with temporary_database(prefix="gharts_storage") as url:
-        upgrade(url)
-        yield url
-
-
-async def _empty(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            for table in reversed(metadata.sorted_tables):
-                await connection.execute(table.delete())
-    finally:
-        await engine.dispose()
+from postgres import delete_all_rows
 
 
 @pytest.fixture(
@@ -58,7 +30,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str |
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return "sqlite", f"sqlite+aiosqlite:///{path}"
     if request.param == "postgres":
-        return "postgres", request.getfixturevalue("postgres_database")
+        return "postgres", request.getfixturevalue("migrated_postgres")
     return "fake", None
 
 
@@ -67,7 +39,7 @@ async def backend(database: tuple[str, str | None]) -> AsyncIterator[Backend]:
     """Yield an empty database of each kind: the fake, SQLite and PostgreSQL."""
     name, url = database
     if name == "postgres" and url is not None:
-        await _empty(url)
+        await delete_all_rows(url)
     backend = Backend(name, url)
     yield backend
     await backend.close()
