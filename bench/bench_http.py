@@ -20,7 +20,7 @@ included: the figure for one core, much less disturbed by whatever else the host
 ``load_average_1m_after``), ``p50_ms``/``p99_ms`` are per-request latencies as the client sees
 them. Any answer but 201 fails the benchmark.
 
-Run it with ``python -m bench http`` or ``python bench/bench_http.py``.
+Run it with ``python -m bench http`` or ``python -m bench.bench_http``.
 """
 
 from __future__ import annotations
@@ -30,16 +30,14 @@ import itertools
 import json
 import os
 import statistics
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench._databases import on_sqlite
 from gharts_adapters.identity import DevIssuer, JwtVerifier
-from gharts_adapters.storage import upgrade
 from gharts_core.model import Principal
 from gharts_core.services.admin_clients import CreateClient
 from gharts_core.services.admin_teams import CreateTeam
@@ -158,10 +156,7 @@ async def _level(database_url: str, clients: int) -> dict[str, object]:
 
 
 def _fresh_level(clients: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        upgrade(url)
-        return asyncio.run(_level(url, clients))
+    return on_sqlite(lambda url: _level(url, clients))
 
 
 def run() -> dict[str, object]:
