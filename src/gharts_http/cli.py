@@ -34,7 +34,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from gharts_core.errors import GhartsError
-from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError
+from gharts_http.cli_errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    print_error,
+)
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
 
@@ -132,25 +139,21 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(code: str, detail: str) -> None:
-    print(f"error: {code}: {' '.join(detail.split())}", file=sys.stderr)
-
-
 def _failed(error: Exception) -> int:
     """Print the one-line error(s) for ``error`` and return the exit code."""
     if isinstance(error, UsageError):
-        _fail("USAGE", str(error))
+        print_error("USAGE", str(error))
         return EXIT_USAGE
     from gharts_http.settings import ConfigError  # noqa: PLC0415 - see _add_server_parsers
 
     if isinstance(error, ConfigError):
         for problem in error.problems:
-            _fail("INVALID_CONFIG", problem)
+            print_error("INVALID_CONFIG", problem)
         return EXIT_USAGE
     if isinstance(error, GhartsError):
-        _fail(error.code.value, error.detail)
+        print_error(error.code.value, error.detail)
     else:
-        _fail("INTERNAL_ERROR", f"{type(error).__name__}: {error}")
+        print_error("INTERNAL_ERROR", f"{type(error).__name__}: {error}")
     return EXIT_FAILED
 
 

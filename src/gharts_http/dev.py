@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.identity.dev_issuer import KEY_FILE
-from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
 
 DEFAULT_DATA_DIR = ".gharts-dev"
 DEFAULT_HOST = "127.0.0.1"
@@ -85,16 +84,15 @@ def run_token(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not (data_dir / KEY_FILE).is_file():
         hint = "" if args.data_dir == DEFAULT_DATA_DIR else f" with --data-dir {args.data_dir}"
-        print(
-            f"error: DEV_NOT_STARTED: no development issuer keys in {data_dir}; "
-            f"start `gharts dev` first{hint}",
-            file=sys.stderr,
+        print_error(
+            "DEV_NOT_STARTED",
+            f"no development issuer keys in {data_dir}; start `gharts dev` first{hint}",
         )
         return EXIT_FAILED
     try:
         issuer = DevIssuer(issuer_url(token_public_url(args)), key_dir=data_dir)
     except ValueError as error:
-        print(f"error: USAGE: --public-url: {error}", file=sys.stderr)
+        print_error("USAGE", f"--public-url: {error}")
         return EXIT_USAGE
     if args.email is not None:
         print(issuer.mint_user_token(args.email))

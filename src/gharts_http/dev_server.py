@@ -20,7 +20,7 @@ import uvicorn
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.storage import upgrade
 from gharts_http.bootstrap import bootstrap
-from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, UsageError
+from gharts_http.cli_errors import EXIT_FAILED, EXIT_OK, UsageError, print_error
 from gharts_http.cli_run import signals_end_quietly
 from gharts_http.dev import issuer_url, public_url_for, record_public_url
 from gharts_http.dev import reset as reset_data
@@ -112,7 +112,7 @@ def serve_dev(args: argparse.Namespace) -> int:
             settings, issuer = _prepare(args, sock)
             asyncio.run(_serve(settings, issuer, sock, args.data_dir))
     except DevError as error:
-        print(f"error: {error.code}: {error}", file=sys.stderr)
+        print_error(error.code, str(error))
         return EXIT_FAILED
     finally:
         reset_logging()
