@@ -7,7 +7,6 @@ from importlib.metadata import version
 from typing import Any
 
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
@@ -26,7 +25,7 @@ from gharts_http.controllers.runners import RunnerController
 from gharts_http.controllers.teams import TeamViewController
 from gharts_http.controllers.webhooks import WebhookController
 from gharts_http.errors import EXCEPTION_HANDLERS
-from gharts_http.request_context import RequestIdMiddleware, add_request_id_header
+from gharts_http.request_context import add_request_id_header
 from gharts_http.security import BEARER_SCHEME, DEPENDENCIES
 
 ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
@@ -80,7 +79,6 @@ def create_app(
         route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
         dependencies=DEPENDENCIES,
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[DefineMiddleware(RequestIdMiddleware)],
         before_send=[add_request_id_header],
         openapi_config=openapi_config(),
         request_max_body_size=services.settings.server.max_body_bytes,

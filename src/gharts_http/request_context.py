@@ -1,7 +1,8 @@
 """The request id: taken from ``X-Request-ID`` when the client sent a sane one, made otherwise.
 
 It is stored in the ASGI scope state (for handlers, the error table and the access log), bound to
-structlog's context variables for every log line of the request, and echoed on every response.
+structlog's context variables for the whole request by the access-log middleware, and echoed on
+every response by :func:`add_request_id_header`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import re
 import uuid
 from typing import Any
 
-import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -45,18 +45,3 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
         header = (REQUEST_ID_HEADER.encode(), ensure_request_id(scope).encode())
         headers = [item for item in message.get("headers", []) if item[0].lower() != header[0]]
         message["headers"] = [*headers, header]
-
-
-class RequestIdMiddleware:
-    """Bind the request id to structlog's context for the whole request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the request with its id bound; pass other scopes through untouched."""
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        with structlog.contextvars.bound_contextvars(request_id=ensure_request_id(scope)):
-            await self.app(scope, receive, send)
