@@ -3,7 +3,7 @@
 The app is wired as the integration tests wire it (``tests/integration/api_support.py``): real
 settings with ``github.mode = "simulator"``, a migrated SQLite file, a development issuer whose
 keys are served in process, :func:`~gharts_http.bootstrap.bootstrap` and
-:func:`~gharts_http.app.create_app`. Requests go through ``httpx.AsyncClient`` over
+:func:`~gharts_http.api.app.create_app`. Requests go through ``httpx.AsyncClient`` over
 ``httpx.ASGITransport`` (no sockets), so each one pays for routing, token verification, the
 principal lookup, the label policy, the quota reservation in SQLite, the JIT call to the
 simulator (0 ms latency) and the final write, on one event loop (plus aiosqlite's thread).
@@ -41,7 +41,7 @@ from gharts_adapters.identity import DevIssuer, JwtVerifier
 from gharts_core.model import Principal
 from gharts_core.services.admin_clients import CreateClient
 from gharts_core.services.admin_teams import CreateTeam
-from gharts_http.app import create_app
+from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.settings import Settings, settings_from_mapping
 

@@ -35,18 +35,14 @@ from gharts_core.services.runners import RunnerService
 from gharts_core.services.sync import SyncService, SyncSettings
 from gharts_core.services.team_views import TeamViewService
 from gharts_core.services.webhook import WebhookEnforcement, WebhookService, WebhookSettings
-from gharts_http.metrics import Metrics
-from gharts_http.metrics_github import MeteredRunnerPlatform
-from gharts_http.metrics_identity import MeteredTokenVerifier
-from gharts_http.metrics_provisioning import MeteredProvisioningService
-from gharts_http.rate_limit import TokenBucketLimiter
+from gharts_http.metrics.github import MeteredRunnerPlatform
+from gharts_http.metrics.identity import MeteredTokenVerifier
+from gharts_http.metrics.provisioning import MeteredProvisioningService
+from gharts_http.metrics.registry import Metrics
 from gharts_http.settings import GitHubMode, Settings
 from gharts_http.sync_requests import SyncRequests
 
 SIMULATOR_API_URL = "https://api.github.simulator"
-#: Security events recorded per source address for forged webhook deliveries; beyond it the
-#: deliveries are still refused, but a flood cannot fill the security log.
-FORGED_WEBHOOK_EVENTS_PER_MINUTE = 30
 _SIMULATOR_APP_ID = 1
 _SIMULATOR_INSTALLATION_ID = 1
 
@@ -74,8 +70,6 @@ class Services:
     simulator: GitHubSimulator | None = None
     metrics: Metrics = attrs.field(factory=Metrics)
     sync_requests: SyncRequests = attrs.field(factory=SyncRequests)
-    provision_rate_limit: TokenBucketLimiter
-    forged_webhook_events: TokenBucketLimiter
     resources: AsyncExitStack = attrs.field(factory=AsyncExitStack)
 
     async def aclose(self) -> None:
@@ -197,7 +191,5 @@ def bootstrap(
         team_views=TeamViewService(store, clock),
         simulator=simulator,
         metrics=metrics,
-        provision_rate_limit=TokenBucketLimiter(settings.server.provision_rate_per_minute, clock),
-        forged_webhook_events=TokenBucketLimiter(FORGED_WEBHOOK_EVENTS_PER_MINUTE, clock),
         resources=resources,
     )

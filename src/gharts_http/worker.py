@@ -1,15 +1,15 @@
 """The sync worker: one reconciliation cycle at once, then every interval, until told to stop.
 
 :func:`run_worker` is what ``gharts worker``, ``gharts serve --with-worker`` and ``gharts dev``
-run. Each round it takes (or confirms) leadership (:mod:`gharts_http.leadership`); the leader
-runs :meth:`SyncService.run_cycle <gharts_core.services.sync.SyncService.run_cycle>` under its
-name, which records the report and the heartbeat that ``GET /api/v1/admin/sync/status`` shows.
+run. Each round it takes (or confirms) leadership (:mod:`gharts_adapters.storage.leadership`); the
+leader runs :meth:`SyncService.run_cycle <gharts_core.services.sync.SyncService.run_cycle>` under
+its name, which records the report and the heartbeat that ``GET /api/v1/admin/sync/status`` shows.
 Between rounds it waits for the interval, for an early request (the trigger endpoint through
-``services.sync_requests``, or another process through the leadership), or for ``stop``.
-A non-leader asked for a cycle in its own process passes the request on to the leader.
+``services.sync_requests``, or another process through the leadership), or for ``stop``. A non-
+leader asked for a cycle in its own process passes the request on to the leader.
 
-Failures never end the loop: a failed cycle or an unreachable database is logged and counted,
-and the next round tries again. On ``stop`` the current cycle may finish within ``stop_grace``
+Failures never end the loop: a failed cycle or an unreachable database is logged and counted, and
+the next round tries again. On ``stop`` the current cycle may finish within ``stop_grace``
 seconds, then it is cancelled (its unit of work rolls back; the next cycle derives its actions
 afresh); the worker then clears its name from the sync state and releases leadership.
 """
@@ -23,12 +23,12 @@ from typing import Any
 
 import structlog
 
+from gharts_adapters.storage.leadership import TRIGGER_APPLICATION, Leadership, leadership_for
 from gharts_core.errors import Conflict, GhartsError
 from gharts_core.model import SyncReport
 from gharts_http.bootstrap import Services
-from gharts_http.leadership import TRIGGER_APPLICATION, Leadership, leadership_for
+from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.sync_requests import SyncRequests
-from gharts_http.worker_metrics import WorkerMetrics
 
 __all__ = ["DEFAULT_STOP_GRACE_SECONDS", "run_cycle_once", "run_worker"]
 

@@ -26,7 +26,7 @@ from litestar.testing import AsyncTestClient
 from gharts_adapters.github.simulator import GitHubSimulator
 from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
 from gharts_core.ports.clock import Clock
-from gharts_http.app import create_app
+from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.settings import settings_from_mapping
 

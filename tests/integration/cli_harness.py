@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import pytest
 
-from gharts_http.cli import main
+from gharts_http.cli.main import main
 
 SCOPE = "org:acme"
 

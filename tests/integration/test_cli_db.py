@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gharts_http.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 
 def test_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

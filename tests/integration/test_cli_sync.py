@@ -15,14 +15,14 @@ from cli_harness import Cli, make_cli
 from sqlalchemy import text
 
 from gharts_adapters.storage import create_engine, upgrade
+from gharts_adapters.storage.leadership import SYNC_LOCK_KEY
 from gharts_core.errors import GitHubUnavailable
 from gharts_core.model import Actor, Principal, ProvisionMethod, RunnerRecord, RunnerStatus
 from gharts_core.services.admin_teams import CreateTeam
 from gharts_core.testing.fake_github import FakeRunnerPlatform
-from gharts_http import cli_support
 from gharts_http.bootstrap import Services, bootstrap
-from gharts_http.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from gharts_http.leadership import SYNC_LOCK_KEY
+from gharts_http.cli import support as cli_support
+from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from gharts_http.settings import load_settings
 from postgres import require_postgres, temporary_database
 

@@ -23,17 +23,18 @@ from gharts_core.model import Principal
 from gharts_core.ports.identity import TokenKind
 from gharts_core.services.admin_clients import ClientQuery
 from gharts_http.bootstrap import Services, bootstrap
-from gharts_http.cli import build_parser, main
-from gharts_http.dev import (
-    DATABASE_FILE,
-    issuer_url,
-    public_url_for,
-    reset,
-    token_public_url,
+from gharts_http.cli.dev.app import create_dev_app, dev_settings, dev_verifier
+from gharts_http.cli.dev.banner import QUICKSTART_BODY, banner, provision_command
+from gharts_http.cli.dev.command import token_public_url
+from gharts_http.cli.dev.data_dir import DATABASE_FILE, issuer_url, public_url_for, reset
+from gharts_http.cli.dev.seed import (
+    DEMO_CLIENT,
+    DEMO_TEAM,
+    DEV_ADMIN_EMAIL,
+    SeedReport,
+    seed_dev_data,
 )
-from gharts_http.dev_app import create_dev_app, dev_settings, dev_verifier
-from gharts_http.dev_banner import QUICKSTART_BODY, banner, provision_command
-from gharts_http.dev_seed import DEMO_CLIENT, DEMO_TEAM, DEV_ADMIN_EMAIL, SeedReport, seed_dev_data
+from gharts_http.cli.main import build_parser, main
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -263,7 +264,7 @@ def test_dev_token_does_not_load_the_server_stack() -> None:
     """``gharts dev token`` runs inside ``$(...)``: it must not import SQLAlchemy or Litestar."""
     script = (
         "import contextlib, io, sys\n"
-        "from gharts_http.cli import main\n"
+        "from gharts_http.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['dev', 'token', '--help'])\n"
         "print(sorted(m for m in ('sqlalchemy', 'litestar', 'alembic') if m in sys.modules))\n"

@@ -10,7 +10,7 @@ import pytest
 from api_support import Api
 
 from gharts_core.errors import ErrorCode
-from gharts_http.errors import STATUS, ApiErrorCode
+from gharts_http.api.errors import STATUS, ApiErrorCode
 
 JIT = "/api/v1/runners/jit"
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")

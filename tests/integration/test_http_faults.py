@@ -24,7 +24,7 @@ from gharts_adapters.identity import DevIssuer, JwtVerifier
 from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import Store
 from gharts_core.testing import FakeStore
-from gharts_http.app import create_app
+from gharts_http.api.app import create_app
 from gharts_http.bootstrap import bootstrap
 
 MEMBER = "member@example.com"

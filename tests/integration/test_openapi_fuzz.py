@@ -27,9 +27,9 @@ from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from gharts_adapters.identity import DevIssuer, JwtVerifier
-from gharts_http.app import create_app
+from gharts_http.api.app import create_app
+from gharts_http.api.errors import ApiErrorCode, ErrorBody
 from gharts_http.bootstrap import Services, bootstrap
-from gharts_http.errors import ApiErrorCode, ErrorBody
 
 DOCUMENT = "/schema/openapi.json"
 ERROR_FIELDS = {field.name for field in attrs.fields(ErrorBody)}

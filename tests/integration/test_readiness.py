@@ -18,7 +18,7 @@ from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.identity import TokenVerifier
 from gharts_core.ports.storage import Store
 from gharts_core.testing import FakeClock, FakeRunnerPlatform, FakeStore, FakeTokenVerifier
-from gharts_http.app import create_app
+from gharts_http.api.app import create_app
 from gharts_http.bootstrap import bootstrap
 
 ALL_PASSED = {"database": True, "identity": True, "github": True}

@@ -9,9 +9,9 @@ from api_support import Api
 from worker_support import api_in_loop, cycles, eventually, worker
 
 from gharts_adapters.github.simulator.faults import Faults
+from gharts_adapters.storage.leadership import SingleProcessLeadership
 from gharts_core.model import AuditAction
 from gharts_core.ports.storage import AuditFilter, Page
-from gharts_http.leadership import SingleProcessLeadership
 
 STATUS = "/api/v1/admin/sync/status"
 TRIGGER = "/api/v1/admin/sync/trigger"

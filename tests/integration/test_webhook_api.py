@@ -18,7 +18,7 @@ import pytest
 from api_support import Api, running_api
 
 from gharts_core.testing.clock import FakeClock
-from gharts_http.bootstrap import FORGED_WEBHOOK_EVENTS_PER_MINUTE
+from gharts_http.api.rate_limit import FORGED_WEBHOOK_EVENTS_PER_MINUTE
 
 HOOK = "/api/v1/webhooks/github"
 SECRET = "It's a Secret to Everybody"

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from worker_support import api_in_loop, cycles, eventually, next_cycle, worker
 
 from gharts_adapters.github.simulator.faults import Faults
+from gharts_adapters.storage.leadership import SingleProcessLeadership
 from gharts_core.model import (
     Actor,
     AuditAction,
@@ -23,7 +24,6 @@ from gharts_core.model import (
     SecurityEventType,
 )
 from gharts_core.ports.storage import AuditFilter, Page, SecurityEventFilter
-from gharts_http.leadership import SingleProcessLeadership
 
 
 async def provisioned(api: Api) -> dict[str, Any]:

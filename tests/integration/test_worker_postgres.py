@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from worker_support import api_in_loop, cycles, eventually, worker
 
 from gharts_adapters.storage import create_engine, upgrade
+from gharts_adapters.storage.leadership import SYNC_LOCK_KEY, AdvisoryLockLeadership
 from gharts_core.model import AuditAction
 from gharts_core.ports.storage import AuditFilter, Page
 from gharts_http.bootstrap import Services, bootstrap
-from gharts_http.leadership import SYNC_LOCK_KEY, AdvisoryLockLeadership
 from postgres import require_postgres, temporary_database
 
 pytestmark = pytest.mark.postgres

@@ -24,9 +24,9 @@ import httpx
 from api_support import ISSUER_URL, Api, settings_for
 
 from gharts_adapters.identity import DevIssuer, JwtVerifier
-from gharts_http.app import create_app
+from gharts_adapters.storage.leadership import Leadership
+from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
-from gharts_http.leadership import Leadership
 from gharts_http.worker import run_worker
 
 DEADLINE_SECONDS = 15.0

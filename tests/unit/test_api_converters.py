@@ -19,9 +19,9 @@ from litestar.handlers import HTTPRouteHandler
 
 from gharts_core.errors import ValidationFailed
 from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
-from gharts_http._converters import decode_json, structure
-from gharts_http.app import ROUTE_HANDLERS
-from gharts_http.schemas.runners import PolicyCheckBody, ProvisionJitBody, ProvisionTokenBody
+from gharts_http.api.app import ROUTE_HANDLERS
+from gharts_http.api.converters import decode_json, structure
+from gharts_http.api.schemas.runners import PolicyCheckBody, ProvisionJitBody, ProvisionTokenBody
 
 
 class Colour(enum.Enum):

@@ -8,7 +8,7 @@ from builders import machine_principal, make_client, make_team, make_user, user_
 from gharts_core.errors import RateLimited
 from gharts_core.model import Principal
 from gharts_core.testing import FakeClock
-from gharts_http.rate_limit import TokenBucketLimiter, principal_key
+from gharts_http.api.rate_limit import TokenBucketLimiter, principal_key
 
 ALICE = user_principal(make_user("alice@example.com"))
 

@@ -1,0 +1,95 @@
+"""The Litestar application factory: controllers, dependencies and the one error table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
+from typing import Any
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from gharts_http.api.access_log import AccessLogMiddleware
+from gharts_http.api.controllers.admin_audit import AdminAuditController
+from gharts_http.api.controllers.admin_clients import AdminClientController
+from gharts_http.api.controllers.admin_sync import AdminSyncController
+from gharts_http.api.controllers.admin_teams import AdminTeamController
+from gharts_http.api.controllers.admin_users import AdminUserController
+from gharts_http.api.controllers.auth import AuthController
+from gharts_http.api.controllers.ops import healthz, metrics, readyz, warm_identity
+from gharts_http.api.controllers.policy import PolicyController
+from gharts_http.api.controllers.runners import RunnerController
+from gharts_http.api.controllers.teams import TeamViewController
+from gharts_http.api.controllers.webhooks import WebhookController
+from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES
+from gharts_http.api.errors import EXCEPTION_HANDLERS
+from gharts_http.api.rate_limit import RateLimits
+from gharts_http.api.request_context import add_request_id_header
+from gharts_http.bootstrap import Services
+
+ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    RunnerController,
+    AuthController,
+    PolicyController,
+    AdminAuditController,
+    AdminUserController,
+    AdminTeamController,
+    AdminClientController,
+    AdminSyncController,
+    TeamViewController,
+    WebhookController,
+    healthz,
+    readyz,
+    metrics,
+)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Return the OpenAPI 3.1 settings: the document at ``/schema/openapi.json``."""
+    return OpenAPIConfig(
+        title="gharts",
+        version=version("gharts"),
+        description="GitHub Actions runner token service: OIDC-authenticated, policy-checked "
+        "just-in-time runners. Every error body is {detail, error_code, ...}.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="An OIDC JWT from a trusted issuer.",
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(
+    services: Services,
+    *,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[Any]]] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the app around already-wired ``services`` (the caller owns and closes them)."""
+    app = Litestar(
+        route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
+        dependencies=DEPENDENCIES,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        before_send=[add_request_id_header],
+        openapi_config=openapi_config(),
+        request_max_body_size=services.settings.server.max_body_bytes,
+        on_startup=[warm_identity],
+        on_shutdown=list(on_shutdown),
+        debug=debug,
+        logging_config=None,
+    )
+    app.state.services = services
+    app.state.rate_limits = RateLimits.of(services.settings, services.clock)
+    # Outside Litestar's exception handling, so that every request is logged and measured.
+    app.asgi_handler = AccessLogMiddleware(app.asgi_handler, services.metrics.http)
+    return app

@@ -1,0 +1,187 @@
+"""Admin reads: the audit log (paged and exported), security events and statistics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
+
+from gharts_core.errors import ErrorCode
+from gharts_core.model import AuditEvent, AuditOutcome, SecurityEventType, Severity
+from gharts_core.ports.storage import Page
+from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
+from gharts_core.services.audit_format import (
+    audit_csv_header,
+    audit_to_csv_row,
+    audit_to_jsonl_line,
+    csv_line,
+)
+from gharts_http.api.controllers._params import Limit, Offset, Since, Until
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
+from gharts_http.api.schemas.audit import (
+    AuditEventResponse,
+    AuditListResponse,
+    ExportFormat,
+    SecurityEventListResponse,
+    SecurityEventResponse,
+    StatsResponse,
+)
+
+E = ErrorCode
+_ADMIN = ADMIN_ONLY_ERRORS
+_FILTERED = (*_ADMIN, E.VALIDATION_ERROR, E.TEAM_NOT_FOUND)
+
+_MEDIA_TYPES = {ExportFormat.JSONL: "application/x-ndjson", ExportFormat.CSV: "text/csv"}
+
+
+_CHUNK_BYTES = 64 * 1024
+
+
+async def _jsonl(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        yield audit_to_jsonl_line(event)
+
+
+async def _csv(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
+    yield csv_line(audit_csv_header())
+    async for event in events:
+        yield csv_line(audit_to_csv_row(event))
+
+
+async def _chunked(lines: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    """Send lines in chunks of about 64 KiB rather than one ASGI message per row."""
+    buffer = bytearray()
+    async for line in lines:
+        buffer += line.encode()
+        if len(buffer) >= _CHUNK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+_WRITERS: dict[ExportFormat, Callable[[AsyncIterator[AuditEvent]], AsyncIterator[str]]] = {
+    ExportFormat.JSONL: _jsonl,
+    ExportFormat.CSV: _csv,
+}
+
+
+@dataclass
+class _ExportOperation(Operation):
+    """The export's OpenAPI operation: its 200 answer is a text file in either format."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            text = Schema(type=OpenAPIType.STRING)
+            ok.content = {media: OpenAPIMediaType(schema=text) for media in _MEDIA_TYPES.values()}
+
+
+def _file_name(moment: datetime, export_format: ExportFormat) -> str:
+    return f"gharts-audit-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.{export_format.value}"
+
+
+class AdminAuditController(Controller):
+    """``/api/v1/admin``: audit log, security events, statistics (admins only)."""
+
+    path = "/api/v1/admin"
+    tags = ["admin: audit"]
+    security = SECURITY
+
+    @get("/audit", summary="Search the audit log", responses=error_responses(*_FILTERED))
+    async def list_audit(
+        self,
+        *,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        team: FromQuery[str | None] = None,
+        target: FromQuery[str | None] = None,
+        outcome: FromQuery[AuditOutcome | None] = None,
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> AuditListResponse:
+        """One page of audit rows matching every filter given, newest first."""
+        query = AuditQuery(actor, action, team, target, outcome, since, until)
+        page = await services.audit.list_audit(principal, query, Page(limit=limit, offset=offset))
+        return AuditListResponse(
+            events=[AuditEventResponse.of(event) for event in page.items], total=page.total
+        )
+
+    @get(
+        "/audit/export",
+        summary="Export the audit log (JSON Lines or CSV)",
+        description="Streams every row matching the filters, newest first, as JSON Lines "
+        "(application/x-ndjson) or CSV with a header row (text/csv). Rows recorded after the "
+        "export started are left out.",
+        response_description="The filtered audit log as a file attachment.",
+        operation_class=_ExportOperation,
+        responses=error_responses(*_FILTERED),
+    )
+    async def export_audit(
+        self,
+        *,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        format: Annotated[  # noqa: A002 - the API's parameter name
+            ExportFormat, QueryParameter(description="jsonl or csv.")
+        ] = ExportFormat.JSONL,
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        team: FromQuery[str | None] = None,
+        target: FromQuery[str | None] = None,
+        outcome: FromQuery[AuditOutcome | None] = None,
+        since: Since = None,
+        until: Until = None,
+    ) -> Stream:
+        """Check the caller and the filters, then stream the whole filtered log."""
+        query = AuditQuery(actor, action, team, target, outcome, since, until)
+        events = await services.audit.export_audit(principal, query)
+        name = _file_name(services.clock.now(), format)
+        return Stream(
+            _chunked(_WRITERS[format](events)),
+            media_type=_MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get(
+        "/security-events",
+        summary="Search security events",
+        responses=error_responses(*_FILTERED),
+    )
+    async def list_security_events(
+        self,
+        *,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        type: FromQuery[SecurityEventType | None] = None,  # noqa: A002 - the API's filter name
+        severity: FromQuery[Severity | None] = None,
+        team: FromQuery[str | None] = None,
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> SecurityEventListResponse:
+        """One page of security events matching every filter given, newest first."""
+        query = SecurityEventQuery(type, severity, team, since, until)
+        page = await services.audit.list_security_events(
+            principal, query, Page(limit=limit, offset=offset)
+        )
+        return SecurityEventListResponse(
+            events=[SecurityEventResponse.of(event) for event in page.items], total=page.total
+        )
+
+    @get("/stats", summary="Service statistics", responses=error_responses(*_ADMIN))
+    async def stats(self, principal: PrincipalDep, services: ServicesDep) -> StatsResponse:
+        """Runners by status and team, users, teams, clients and recent security events."""
+        return StatsResponse.of(await services.audit.stats(principal))

@@ -1,0 +1,5 @@
+"""Request and response bodies of the API: attrs classes, with converters from domain objects.
+
+Request classes are structured by :mod:`gharts_http.api.converters` (unknown keys refused);
+response classes are serialised by Litestar and documented in the OpenAPI document.
+"""

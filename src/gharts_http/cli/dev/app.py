@@ -1,0 +1,90 @@
+"""The pieces ``gharts dev`` adds to the ordinary app: settings, the dev issuer, the simulator.
+
+Only dev mode serves the development issuer's documents under ``/dev/oidc`` and mounts the GitHub
+simulator (with its ``/_simulator`` control API) under ``/_github``; :func:`create_app` alone has
+neither. Tokens are verified in process: the verifier fetches the issuer's documents through
+:meth:`DevIssuer.transport`, never through the server itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar import Litestar, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import ControllerRouterHandler
+
+from gharts_adapters.github.simulator import mount_simulator
+from gharts_adapters.identity import DevIssuer, JwtVerifier
+from gharts_http.api.app import create_app
+from gharts_http.bootstrap import Services
+from gharts_http.cli.dev.data_dir import ISSUER_PATH, database_url
+from gharts_http.settings import Settings, settings_from_mapping
+
+SIMULATOR_PATH = "/_github"
+DEV_SCOPE = "org:gharts-dev"
+DEV_SYNC_INTERVAL_SECONDS = 10
+
+
+def dev_settings(
+    data_dir: Path, *, host: str, port: int, public_url: str, admin_email: str
+) -> Settings:
+    """Return the embedded dev configuration (no file, no environment overrides)."""
+    data: dict[str, Any] = {
+        "server": {"host": host, "port": port, "public_url": public_url},
+        "database": {"url": database_url(data_dir)},
+        "github": {"mode": "simulator", "scope": DEV_SCOPE},
+        "auth": {"issuers": [], "bootstrap_admins": [admin_email]},
+        "sync": {"interval_seconds": DEV_SYNC_INTERVAL_SECONDS},
+    }
+    return settings_from_mapping(data, environ={})
+
+
+def dev_verifier(issuer: DevIssuer, client: httpx.AsyncClient) -> JwtVerifier:
+    """Return a verifier trusting only ``issuer``; ``client`` must be on its transport."""
+    return JwtVerifier([issuer.issuer_config()], client)
+
+
+def _document_handler(path: str, document: dict[str, Any]) -> HTTPRouteHandler:
+    @get(
+        path,
+        name=f"dev-oidc:{path}",
+        tags=["development"],
+        summary=f"Development issuer: {path.rsplit('/', 1)[-1]}",
+        description="Served by `gharts dev` only.",
+    )
+    async def serve_document() -> dict[str, Any]:
+        return document
+
+    return serve_document
+
+
+def issuer_handlers(issuer: DevIssuer, path: str = ISSUER_PATH) -> list[HTTPRouteHandler]:
+    """Return handlers serving the issuer's discovery document and JWKS under ``path``."""
+    prefix = "/" + path.strip("/")
+    return [
+        _document_handler(prefix + relative, document)
+        for relative, document in issuer.documents().items()
+    ]
+
+
+def create_dev_app(
+    services: Services,
+    issuer: DevIssuer,
+    *,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """Build the app with the dev issuer's documents and the mounted simulator."""
+    if services.simulator is None:
+        raise ValueError('dev mode needs github.mode = "simulator"')
+    return create_app(
+        services,
+        extra_handlers=[
+            *issuer_handlers(issuer),
+            mount_simulator(services.simulator, SIMULATOR_PATH),
+            *extra_handlers,
+        ],
+    )

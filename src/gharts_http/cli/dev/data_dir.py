@@ -1,0 +1,68 @@
+"""What ``gharts dev`` keeps in its data directory, and the addresses derived from it.
+
+The data directory (``.gharts-dev/`` by default) holds the SQLite database, the development
+issuer's keys and the address the last run served on; ``gharts dev --reset`` deletes exactly these
+files. Both halves of ``gharts dev`` (the server and ``gharts dev token``) read them from here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gharts_adapters.identity.dev_issuer import KEY_FILE
+
+DEFAULT_DATA_DIR = ".gharts-dev"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DATABASE_FILE = "gharts.db"
+STATE_FILE = "dev.json"
+ISSUER_PATH = "/dev/oidc"
+_RESET_FILES = (
+    DATABASE_FILE,
+    f"{DATABASE_FILE}-wal",
+    f"{DATABASE_FILE}-shm",
+    f"{DATABASE_FILE}-journal",
+    KEY_FILE,
+    STATE_FILE,
+)
+
+
+def public_url_for(host: str, port: int) -> str:
+    """Return the URL a local client reaches a server listening on ``host``:``port`` at."""
+    if host in ("0.0.0.0", ""):  # noqa: S104 - mapping a wildcard bind to a reachable address
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def issuer_url(public_url: str) -> str:
+    """Return the dev issuer's URL for a server reachable at ``public_url``."""
+    return public_url.rstrip("/") + ISSUER_PATH
+
+
+def reset(data_dir: Path) -> None:
+    """Delete the dev database, the issuer's keys and the recorded address (nothing else)."""
+    for name in _RESET_FILES:
+        (data_dir / name).unlink(missing_ok=True)
+
+
+def record_public_url(data_dir: Path, public_url: str) -> None:
+    """Remember where this run serves, for ``gharts dev token``."""
+    (data_dir / STATE_FILE).write_text(json.dumps({"public_url": public_url}) + "\n")
+
+
+def recorded_public_url(data_dir: Path) -> str | None:
+    """Return the URL the last ``gharts dev`` run in ``data_dir`` served on, if it recorded one."""
+    try:
+        recorded = json.loads((data_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = recorded.get("public_url") if isinstance(recorded, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def database_url(data_dir: Path) -> str:
+    """Return the SQLite URL of the dev database inside ``data_dir``."""
+    return f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}"

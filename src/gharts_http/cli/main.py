@@ -1,0 +1,172 @@
+"""The ``gharts`` command line.
+
+Commands::
+
+    gharts serve [--host H] [--port P] [--with-worker]   the HTTP API
+    gharts worker [--interval S]                          the sync worker
+    gharts db upgrade [REVISION] [--url URL]              apply migrations
+    gharts admin create-admin --email E --name N          and admin users|teams|clients ...
+    gharts audit export [--format jsonl|csv] [--output F] [filters]
+    gharts sync --once                                    one cycle, its report as JSON
+    gharts policy check --team T --labels a,b             a team policy's decision as JSON
+    gharts dev [token]                                    everything locally (see ``dev``)
+
+``--config FILE`` (before the command) names the configuration (default: ``$GHARTS_CONFIG`` or
+``./gharts.toml``); ``--log-level`` sets the log level (logs go to stderr for one-shot commands,
+to stdout for ``serve`` and ``worker``). Admin, audit and policy commands act as the system
+principal through the core services, on the configured database, with no HTTP and no token.
+
+Errors are one line on stderr, ``error: <CODE>: <detail>``; a bad configuration prints one
+``error: INVALID_CONFIG: <problem>`` line per problem. Exit codes:
+
+    0  success
+    1  the operation failed: a service error (TEAM_NOT_FOUND, CONFLICT, ...), the database or
+       GitHub unavailable, a sync cycle that recorded errors
+    2  bad usage or bad configuration
+    3  ``policy check``: the labels are refused
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from gharts_core.errors import GhartsError
+from gharts_http.cli.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    print_error,
+)
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``error: USAGE: ...`` (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`UsageError` instead of printing the usage and exiting."""
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from gharts_adapters.storage import upgrade  # noqa: PLC0415 - see _add_server_parsers
+    from gharts_http.cli.support import load  # noqa: PLC0415
+
+    url = args.url
+    if url is None:
+        url = load(args, require_github=False).database.url
+    upgrade(url, args.revision)
+    print(f"database upgraded to {args.revision}")
+    return EXIT_OK
+
+
+def _add_db_parser(commands: Any) -> None:
+    db = commands.add_parser("db", help="database schema management")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    up = db_commands.add_parser(
+        "upgrade",
+        help="apply migrations up to a revision (default: head)",
+        description="Apply the Alembic migrations to the configured database.",
+    )
+    up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    up.add_argument("--url", help="database URL (default: database.url from the configuration)")
+    up.set_defaults(func=_db_upgrade)
+
+
+def _add_dev_parser(commands: Any) -> None:
+    try:
+        from gharts_http.cli.dev.command import add_dev_parser  # noqa: PLC0415 - optional, imported lazily
+    except ImportError:
+        return
+    add_dev_parser(commands)
+
+
+def _add_server_parsers(commands: Any) -> None:
+    # Imported here: SQLAlchemy, Alembic and Litestar take seconds to import, and
+    # ``gharts dev token`` (run inside ``$(...)`` in a curl line) needs none of them.
+    from gharts_http.cli.admin import add_admin_parser  # noqa: PLC0415
+    from gharts_http.cli.audit import add_audit_parser, add_policy_parser  # noqa: PLC0415
+    from gharts_http.cli.run import add_run_parsers  # noqa: PLC0415
+
+    add_run_parsers(commands)
+    _add_db_parser(commands)
+    add_admin_parser(commands)
+    add_audit_parser(commands)
+    add_policy_parser(commands)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """Return the command word of ``argv`` (skipping the global options and their values)."""
+    words = iter(argv)
+    for word in words:
+        if word in {"--config", "--log-level"}:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser of every command; each sets ``func(args) -> exit code``.
+
+    For ``gharts dev ...`` only the dev commands are built, so that ``gharts dev token`` starts
+    in a fraction of the time the server commands need to import.
+    """
+    parser = _Parser(
+        prog="gharts",
+        description="GitHub Actions runner token service.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 bad usage or configuration, 3 policy refused.",
+    )
+    parser.add_argument(
+        "--config", help="configuration file (default: $GHARTS_CONFIG or ./gharts.toml)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="log level (default: INFO for serve and worker, ERROR otherwise)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if argv is None or _command_of(argv) != "dev":
+        _add_server_parsers(commands)
+    _add_dev_parser(commands)
+    return parser
+
+
+def _failed(error: Exception) -> int:
+    """Print the one-line error(s) for ``error`` and return the exit code."""
+    if isinstance(error, UsageError):
+        print_error("USAGE", str(error))
+        return EXIT_USAGE
+    from gharts_http.settings import ConfigError  # noqa: PLC0415 - see _add_server_parsers
+
+    if isinstance(error, ConfigError):
+        for problem in error.problems:
+            print_error("INVALID_CONFIG", problem)
+        return EXIT_USAGE
+    if isinstance(error, GhartsError):
+        print_error(error.code.value, error.detail)
+    else:
+        print_error("INTERNAL_ERROR", f"{type(error).__name__}: {error}")
+    return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    try:
+        words = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(words).parse_args(words)
+        code: int = args.func(args)
+    except SystemExit as exit_:  # --help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except Exception as error:
+        return _failed(error)
+    return code

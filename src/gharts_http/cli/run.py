@@ -1,0 +1,193 @@
+"""``gharts serve``, ``gharts worker`` and ``gharts sync --once``: running the service.
+
+``serve`` and ``worker`` log JSON lines to stdout and stop gracefully on SIGINT or SIGTERM (exit
+status 0): the server finishes its requests, the worker its cycle, leadership is released and
+the services are closed. Neither applies migrations: run ``gharts db upgrade`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from gharts_http.api.app import create_app
+from gharts_http.api.schemas.sync import SyncRunResponse
+from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from gharts_http.cli.support import (
+    load,
+    print_json,
+    with_services,
+)
+from gharts_http.logging import configure_logging
+from gharts_http.settings import Settings
+from gharts_http.worker import run_cycle_once, run_worker
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _log_setup(args: argparse.Namespace) -> None:
+    configure_logging(json=args.log_format == "json", level=args.log_level or "INFO")
+
+
+# ------------------------------------------------------------------ serve
+
+
+@contextlib.contextmanager
+def signals_end_quietly() -> Iterator[None]:
+    """Let SIGINT/SIGTERM end the process with status 0 once uvicorn has shut down.
+
+    uvicorn handles both signals while it serves and raises them again afterwards; the handlers
+    installed here are what that second delivery reaches.
+    """
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+async def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
+    services = bootstrap(settings)
+    try:
+        config = uvicorn.Config(
+            create_app(services), host=host, port=port, log_config=None, access_log=False
+        )
+        server = uvicorn.Server(config)
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        if with_worker:
+            worker = asyncio.create_task(run_worker(services, stop=stop))
+            # A worker that dies takes the server down with it rather than failing silently.
+            worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
+        try:
+            with signals_end_quietly():
+                await server.serve()
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+    finally:
+        await services.aclose()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``gharts serve``: the HTTP API (and, with ``--with-worker``, the sync worker)."""
+    settings = load(args, require_github=True)
+    _log_setup(args)
+    host = args.host or settings.server.host
+    port = settings.server.port if args.port is None else args.port
+    asyncio.run(_serve(settings, host, port, args.with_worker))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ worker
+
+
+async def _work(services: Services, interval: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run_worker(services, stop=stop, interval=interval)
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _worker(settings: Settings, interval: float | None) -> None:
+    services = bootstrap(settings)
+    try:
+        await _work(services, interval)
+    finally:
+        await services.aclose()
+
+
+def run_worker_command(args: argparse.Namespace) -> int:
+    """``gharts worker``: sync cycles until SIGINT or SIGTERM."""
+    settings = load(args, require_github=True)
+    _log_setup(args)
+    if args.interval is not None and args.interval <= 0:
+        raise UsageError("--interval must be positive")
+    asyncio.run(_worker(settings, args.interval))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ sync --once
+
+
+async def _sync_once(services: Services) -> int:
+    report = await run_cycle_once(services, ask_leader=False)
+    assert report is not None  # noqa: S101 - without ask_leader there is a report or an error
+    print_json(SyncRunResponse.of(report))
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    """``gharts sync --once``: one reconciliation cycle, its report as JSON."""
+    if not args.once:
+        raise UsageError("gharts sync needs --once (the reconciliation loop is `gharts worker`)")
+    return with_services(args, _sync_once, require_github=True)
+
+
+# ------------------------------------------------------------------ parsers
+
+
+def _logging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        default="json",
+        help="log lines as JSON objects (default) or as text for a terminal",
+    )
+
+
+def add_run_parsers(commands: Any) -> None:
+    """Register ``serve``, ``worker`` and ``sync``."""
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API",
+        description="Serve the HTTP API with uvicorn. Migrations are not applied: run "
+        "`gharts db upgrade` first. SIGINT/SIGTERM stop it gracefully.",
+    )
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the sync worker in this process",
+    )
+    _logging_options(serve)
+    serve.set_defaults(func=run_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run the sync worker",
+        description="Reconcile runner records with GitHub: at once, then every "
+        "sync.interval_seconds, until SIGINT/SIGTERM. On PostgreSQL one worker leads at a time "
+        "(an advisory lock); the others stand by and take over when it goes.",
+    )
+    worker.add_argument(
+        "--interval",
+        type=float,
+        help="seconds between cycles (default: sync.interval_seconds)",
+    )
+    _logging_options(worker)
+    worker.set_defaults(func=run_worker_command)
+
+    sync = commands.add_parser(
+        "sync",
+        help="run one sync cycle now",
+        description="Run one reconciliation cycle and print its report as JSON. Exit status 1 "
+        "when the cycle met errors, or when another worker leads (CONFLICT).",
+    )
+    sync.add_argument("--once", action="store_true", help="run one cycle (required)")
+    sync.set_defaults(func=run_sync)

@@ -1,5 +1,0 @@
-"""Request and response bodies of the API: attrs classes, with converters from domain objects.
-
-Request classes are structured by :mod:`gharts_http._converters` (unknown keys refused);
-response classes are serialised by Litestar and documented in the OpenAPI document.
-"""
