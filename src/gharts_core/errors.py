@@ -2,6 +2,9 @@
 
 Each error knows its machine-readable :class:`ErrorCode`; the HTTP layer maps codes to statuses in
 one table. Errors carry structured attributes, never pre-formatted text that callers must parse.
+The values they carry (:class:`Violation`, :class:`ViolationReason`, :class:`PolicyProblem`) are
+defined here too, so that this module imports nothing else of gharts; :mod:`gharts_core.policy`
+re-exports the first two as part of its public surface.
 
 ::
 
@@ -40,10 +43,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-if TYPE_CHECKING:
-    from gharts_core.policy import Violation
+import attrs
 
 
 class ErrorCode(enum.StrEnum):
@@ -71,6 +73,43 @@ class ErrorCode(enum.StrEnum):
     GITHUB_UNAVAILABLE = "GITHUB_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class ViolationReason(enum.StrEnum):
+    """Why a label was refused."""
+
+    INVALID_FORMAT = "invalid_format"
+    NOT_ALLOWED = "not_allowed"
+    TOO_MANY = "too_many"
+    NO_CUSTOM_LABELS = "no_custom_labels"
+
+    @property
+    def is_format_problem(self) -> bool:
+        """Whether this is a malformed request (400) rather than a policy refusal (403)."""
+        return self is not ViolationReason.NOT_ALLOWED
+
+
+@attrs.frozen
+class Violation:
+    """One refused label, with a machine-readable reason and a human sentence."""
+
+    label: str
+    reason: ViolationReason
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the JSON form used in error bodies."""
+        return {"label": self.label, "reason": self.reason.value, "message": self.message}
+
+
+@attrs.frozen
+class PolicyProblem:
+    """One reason a policy cannot be saved: the field, the offending value, why, and a sentence."""
+
+    field: str
+    value: str | None
+    reason: str
+    message: str
 
 
 class GhartsError(Exception):
@@ -242,21 +281,6 @@ class InvalidPolicy(BadRequest):
                 for p in self.problems
             ]
         }
-
-
-class PolicyProblem:
-    """One reason a policy cannot be saved."""
-
-    __slots__ = ("field", "message", "reason", "value")
-
-    def __init__(self, field: str, value: str | None, reason: str, message: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"PolicyProblem({self.field!r}, {self.value!r}, {self.reason!r})"
 
 
 class ValidationFailed(BadRequest):

@@ -13,14 +13,20 @@ send the same few labels again and again::
 
 from __future__ import annotations
 
-import enum
 import string
 from collections.abc import Iterable, Mapping
 
 import attrs
 
 from gharts_core._patterns import MAX_PATTERN_LENGTH, MAX_PATTERNS, Matcher, compile_patterns
-from gharts_core.errors import InvalidLabels, InvalidPolicy, LabelPolicyViolation, PolicyProblem
+from gharts_core.errors import (
+    InvalidLabels,
+    InvalidPolicy,
+    LabelPolicyViolation,
+    PolicyProblem,
+    Violation,
+    ViolationReason,
+)
 
 __all__ = [
     "MAX_CUSTOM_LABELS",
@@ -49,33 +55,6 @@ _FORMAT_RULE = "1-100 characters from A-Z a-z 0-9 . _ - : /, starting with a let
 # Bounded, and wiped when full, so that hostile input cannot grow memory.
 _MEMO_SIZE = 4096
 _canonical_memo: dict[str, str] = {}
-
-
-class ViolationReason(enum.StrEnum):
-    """Why a label was refused."""
-
-    INVALID_FORMAT = "invalid_format"
-    NOT_ALLOWED = "not_allowed"
-    TOO_MANY = "too_many"
-    NO_CUSTOM_LABELS = "no_custom_labels"
-
-    @property
-    def is_format_problem(self) -> bool:
-        """Whether this is a malformed request (400) rather than a policy refusal (403)."""
-        return self is not ViolationReason.NOT_ALLOWED
-
-
-@attrs.frozen
-class Violation:
-    """One refused label, with a machine-readable reason and a human sentence."""
-
-    label: str
-    reason: ViolationReason
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        """Return the JSON form used in error bodies."""
-        return {"label": self.label, "reason": self.reason.value, "message": self.message}
 
 
 def is_valid_label(label: str) -> bool:
