@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -163,6 +163,19 @@ class SecurityEventType(enum.StrEnum):
     LABEL_DRIFT = "label_drift"
     WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
     WEBHOOK_LABEL_VIOLATION = "webhook_label_violation"
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = "unset"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""A patch field the caller did not send, as opposed to one sent as ``null``."""
 
 
 @attrs.frozen

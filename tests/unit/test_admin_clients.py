@@ -16,7 +16,7 @@ from gharts_core.errors import (
 )
 from gharts_core.model import AuditAction, Capabilities, Principal
 from gharts_core.ports.storage import Page
-from gharts_core.services._admin import team_by_id
+from gharts_core.services._lookups import team_by_id
 from gharts_core.services.admin_clients import (
     ClientDetails,
     ClientQuery,

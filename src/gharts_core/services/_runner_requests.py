@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from gharts_core import authz
 from gharts_core.model import Principal, Team
 from gharts_core.ports.storage import UnitOfWork
-from gharts_core.services._admin import team_by_id, team_by_name
+from gharts_core.services._lookups import team_by_id, team_by_name
 
 MAX_RUNNER_NAME_LENGTH = 64
 SUFFIX_LENGTH = 8

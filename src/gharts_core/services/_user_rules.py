@@ -8,8 +8,9 @@ from datetime import datetime
 import attrs
 
 from gharts_core.errors import ValidationFailed
-from gharts_core.model import Capabilities, Deactivation, User
-from gharts_core.services._admin import UNSET, Unset, check_text, given
+from gharts_core.model import UNSET, Capabilities, Deactivation, Unset, User
+from gharts_core.services._checks import check_text
+from gharts_core.services._patching import given
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 200

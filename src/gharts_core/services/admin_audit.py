@@ -36,7 +36,8 @@ from gharts_core.ports.storage import (
     UnitOfWork,
     UserFilter,
 )
-from gharts_core.services._admin import check_time_range, require_admin, team_by_name
+from gharts_core.services._checks import check_time_range
+from gharts_core.services._lookups import require_admin, team_by_name
 
 __all__ = [
     "AuditAdminService",

@@ -16,32 +16,34 @@ from collections.abc import Mapping
 import attrs
 
 from gharts_core.errors import ClientNotFound, Conflict, ValidationFailed
-from gharts_core.model import AuditAction, Capabilities, MachineClient, Principal, Team, new_id
+from gharts_core.model import (
+    UNSET,
+    AuditAction,
+    Capabilities,
+    MachineClient,
+    Principal,
+    Team,
+    Unset,
+    new_id,
+)
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.storage import ClientFilter, Page, PageResult, Store, UnitOfWork
-from gharts_core.services._admin import (
+from gharts_core.services._checks import (
     MAX_DESCRIPTION_LENGTH,
-    UNSET,
-    Unset,
-    changed_fields,
     check_description,
     check_optional_reason,
     check_text,
-    client_snapshot,
-    given,
-    require_admin,
-    team_by_id,
-    team_by_name,
 )
 from gharts_core.services._events import audit_event
+from gharts_core.services._lookups import require_admin, team_by_id, team_by_name
+from gharts_core.services._patching import given
+from gharts_core.services._snapshots import changed_fields, client_snapshot
 
 __all__ = [
-    "UNSET",
     "ClientAdminService",
     "ClientDetails",
     "ClientQuery",
     "CreateClient",
-    "Unset",
     "UpdateClient",
 ]
 

@@ -16,32 +16,21 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from gharts_core.errors import Conflict
-from gharts_core.model import AuditAction, Deactivation, Principal, Team, User, new_id
+from gharts_core.model import UNSET, AuditAction, Deactivation, Principal, Team, Unset, User, new_id
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.storage import Page, PageResult, Store, TeamFilter, UnitOfWork
-from gharts_core.services._admin import (
-    UNSET,
-    Unset,
-    changed_fields,
-    check_description,
-    check_reason,
-    given,
-    require_admin,
-    team_by_name,
-    team_snapshot,
-    tuple_patch,
-    user_by_id,
-)
+from gharts_core.services._checks import check_description, check_reason
 from gharts_core.services._events import audit_event
+from gharts_core.services._lookups import require_admin, team_by_name, user_by_id
+from gharts_core.services._patching import given, tuple_patch
+from gharts_core.services._snapshots import changed_fields, team_snapshot
 from gharts_core.services._team_settings import build_settings, check_name
 
 __all__ = [
-    "UNSET",
     "CreateTeam",
     "MembershipChange",
     "TeamAdminService",
     "TeamQuery",
-    "Unset",
     "UpdateTeam",
 ]
 

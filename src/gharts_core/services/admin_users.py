@@ -16,29 +16,22 @@ import attrs
 from gharts_core import authz
 from gharts_core.errors import Conflict
 from gharts_core.model import (
+    UNSET,
     Actor,
     AuditAction,
     Capabilities,
     Principal,
     Team,
+    Unset,
     User,
     new_id,
 )
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.storage import Page, PageResult, Store, UnitOfWork, UserFilter
-from gharts_core.services._admin import (
-    UNSET,
-    Unset,
-    changed_fields,
-    check_optional_reason,
-    check_reason,
-    require_admin,
-    team_by_name,
-    team_names,
-    user_by_id,
-    user_snapshot,
-)
+from gharts_core.services._checks import check_optional_reason, check_reason
 from gharts_core.services._events import audit_event
+from gharts_core.services._lookups import require_admin, team_by_name, team_names, user_by_id
+from gharts_core.services._snapshots import changed_fields, user_snapshot
 from gharts_core.services._user_rules import (
     activation,
     check_display_name,
@@ -47,10 +40,8 @@ from gharts_core.services._user_rules import (
 )
 
 __all__ = [
-    "UNSET",
     "CreateUser",
     "EnsuredAdmin",
-    "Unset",
     "UpdateUser",
     "UserAdminService",
     "UserDetails",

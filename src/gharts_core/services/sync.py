@@ -51,7 +51,7 @@ from gharts_core.model import (
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.storage import Store, UnitOfWork
-from gharts_core.services._admin import require_admin
+from gharts_core.services._lookups import require_admin
 from gharts_core.services._sync_records import (
     TriggerOutcome,
     audit_row,

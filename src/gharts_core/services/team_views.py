@@ -24,7 +24,7 @@ from gharts_core.model import (
 )
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.storage import Page, PageResult, Store, TeamFilter
-from gharts_core.services._admin import require_team_reader, team_by_name
+from gharts_core.services._lookups import require_team_reader, team_by_name
 from gharts_core.services.admin_audit import (
     AuditQuery,
     SecurityEventQuery,

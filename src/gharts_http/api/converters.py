@@ -32,7 +32,7 @@ from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
 from gharts_core.errors import ValidationFailed
-from gharts_core.services.admin_users import Unset
+from gharts_core.model import Unset
 
 T = TypeVar("T")
 

@@ -13,10 +13,10 @@ from datetime import datetime
 
 import attrs
 
-from gharts_core.model import User
+from gharts_core.model import UNSET, Unset, User
 from gharts_core.services.admin_clients import ClientDetails, UpdateClient
 from gharts_core.services.admin_teams import DEFAULT_RUNNER_GROUP_ID, MembershipChange, UpdateTeam
-from gharts_core.services.admin_users import UNSET, Unset, UpdateUser, UserDetails
+from gharts_core.services.admin_users import UpdateUser, UserDetails
 from gharts_http.api.schemas.common import deactivation_fields
 
 
