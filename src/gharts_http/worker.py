@@ -5,7 +5,7 @@ run. Each round it takes (or confirms) leadership (:mod:`gharts_adapters.storage
 leader runs :meth:`SyncService.run_cycle <gharts_core.services.sync.SyncService.run_cycle>` under
 its name, which records the report and the heartbeat that ``GET /api/v1/admin/sync/status`` shows.
 Between rounds it waits for the interval, for an early request (the trigger endpoint through
-``services.sync_requests``, or another process through the leadership), or for ``stop``. A non-
+``requests``, or another process through the leadership), or for ``stop``. A non-
 leader asked for a cycle in its own process passes the request on to the leader.
 
 Failures never end the loop: a failed cycle or an unreachable database is logged and counted, and
@@ -26,7 +26,7 @@ import structlog
 from gharts_adapters.storage.leadership import TRIGGER_APPLICATION, Leadership, leadership_for
 from gharts_core.errors import Conflict, GhartsError
 from gharts_core.model import SyncReport
-from gharts_http.bootstrap import Services
+from gharts_core.services.sync import SyncService
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.sync_requests import SyncRequests
 
@@ -38,22 +38,22 @@ _log = structlog.get_logger("gharts.worker")
 
 
 async def run_worker(
-    services: Services,
+    sync: SyncService,
     *,
+    leadership: Leadership,
+    requests: SyncRequests,
+    metrics: WorkerMetrics,
+    interval: float,
     stop: asyncio.Event,
-    interval: float | None = None,
-    leadership: Leadership | None = None,
     stop_grace: float = DEFAULT_STOP_GRACE_SECONDS,
 ) -> None:
-    """Run sync cycles until ``stop`` is set; return after releasing leadership.
+    """Run sync cycles every ``interval`` seconds until ``stop`` is set; return after resigning.
 
-    ``interval`` defaults to ``settings.sync.interval_seconds``; ``leadership`` to the one that
-    fits ``settings.database.url``. Close ``services`` only after this returns.
+    ``requests`` brings early cycles asked for in this process; ``leadership`` decides whether
+    this process may run them. Close what ``sync`` uses only after this returns.
     """
-    period = float(services.settings.sync.interval_seconds if interval is None else interval)
-    lead = leadership or leadership_for(services.settings.database.url)
-    metrics = WorkerMetrics.of(services.metrics.registry)
-    requests = services.sync_requests
+    lead = leadership
+    period = float(interval)
     log = _log.bind(worker=lead.name)
     lead.on_request(requests.request)
     requests.listening = True
@@ -67,7 +67,7 @@ async def run_worker(
             if leading is not was_leading:
                 log.info("sync_leadership", leading=leading)
             if leading:
-                await _cycle(services, lead.name, metrics, stop, stop_grace)
+                await _cycle(sync, lead.name, metrics, stop, stop_grace)
             elif requested:
                 await _forward(lead, log)
             requested = await _wait(requests, stop, period)
@@ -75,25 +75,26 @@ async def run_worker(
         requests.listening = False
         metrics.leader.set(0)
         try:
-            await services.sync.resign(lead.name)
+            await sync.resign(lead.name)
         except Exception as error:  # shutting down: the next leader overwrites the name anyway
             log.warning("sync_resign_failed", error=repr(error))
         await lead.release()
         log.info("sync_worker_stopped")
 
 
-async def run_cycle_once(services: Services, *, ask_leader: bool) -> SyncReport | None:
-    """Run one cycle in this process if it can lead, and return its report.
+async def run_cycle_once(
+    sync: SyncService, *, database_url: str, metrics: WorkerMetrics, ask_leader: bool
+) -> SyncReport | None:
+    """Run one cycle in this process if it can lead on ``database_url``, and return its report.
 
     When another process leads: with ``ask_leader``, ask it for an early cycle and return
     ``None``; raise :class:`~gharts_core.errors.Conflict` when it cannot be asked (or when not
     ``ask_leader``). Raise the cycle's own errors (GitHub listing, database).
     """
-    lead = leadership_for(services.settings.database.url, application_name=TRIGGER_APPLICATION)
+    lead = leadership_for(database_url, application_name=TRIGGER_APPLICATION)
     try:
         if await lead.acquire():
-            metrics = WorkerMetrics.of(services.metrics.registry)
-            return await _timed(services.sync.run_cycle(), metrics)
+            return await _timed(sync.run_cycle(), metrics)
         if ask_leader and await lead.request_cycle():
             return None
     finally:
@@ -132,11 +133,11 @@ async def _timed(cycle: Awaitable[SyncReport], metrics: WorkerMetrics) -> SyncRe
 
 
 async def _cycle(
-    services: Services, name: str, metrics: WorkerMetrics, stop: asyncio.Event, grace: float
+    sync: SyncService, name: str, metrics: WorkerMetrics, stop: asyncio.Event, grace: float
 ) -> None:
     """Run one cycle as the leader; log what it did; never raise but for cancellation."""
     started = time.monotonic()
-    task = asyncio.create_task(_timed(services.sync.run_cycle(leader=name), metrics))
+    task = asyncio.create_task(_timed(sync.run_cycle(leader=name), metrics))
     try:
         await _first(task, stop.wait())
         if not task.done():

@@ -1,6 +1,6 @@
 """Running the sync worker in tests, and waiting on conditions with a bounded poll loop.
 
-Import it as ``worker_support`` (``tests/integration`` is on ``sys.path``)::
+Import it as ``tests.integration.worker_support``::
 
     async with worker(api.services, interval=3600) as running:
         await next_cycle(api.services)
@@ -21,13 +21,14 @@ from typing import Any, cast
 
 import attrs
 import httpx
-from api_support import ISSUER_URL, Api, settings_for
 
 from gharts_adapters.identity import DevIssuer, JwtVerifier
-from gharts_adapters.storage.leadership import Leadership
+from gharts_adapters.storage.leadership import Leadership, leadership_for
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.worker import run_worker
+from tests.integration.api_support import ISSUER_URL, Api, settings_for
 
 DEADLINE_SECONDS = 15.0
 POLL_SECONDS = 0.01
@@ -85,7 +86,13 @@ async def worker(
     before = await cycles(services) if first_cycle else 0
     task = asyncio.create_task(
         run_worker(
-            services, stop=stop, interval=interval, leadership=leadership, stop_grace=stop_grace
+            services.sync,
+            leadership=leadership or leadership_for(services.settings.database.url),
+            requests=services.sync_requests,
+            metrics=WorkerMetrics.of(services.metrics.registry),
+            interval=interval,
+            stop=stop,
+            stop_grace=stop_grace,
         )
     )
     running = RunningWorker(task, stop)

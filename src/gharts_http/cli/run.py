@@ -11,11 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from litestar import Litestar
 
+from gharts_adapters.storage.leadership import leadership_for
 from gharts_http.api.app import create_app
 from gharts_http.api.schemas.sync import SyncRunResponse
 from gharts_http.bootstrap import Services, bootstrap
@@ -26,6 +29,7 @@ from gharts_http.cli.support import (
     with_services,
 )
 from gharts_http.logging import configure_logging
+from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.settings import Settings
 from gharts_http.worker import run_cycle_once, run_worker
 
@@ -54,26 +58,60 @@ def signals_end_quietly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+async def serve(
+    services: Services,
+    app: Litestar,
+    *,
+    host: str,
+    port: int,
+    sockets: list[socket.socket] | None = None,
+    with_worker: bool = False,
+    worker_interval: float | None = None,
+) -> None:
+    """Serve ``app`` with uvicorn until SIGINT or SIGTERM, the sync worker beside it if asked.
+
+    ``sockets`` are already-bound listening sockets (``host`` and ``port`` then only name them).
+    The worker shares this event loop and stops after the server; ``services`` stay the
+    caller's to close.
+    """
+    # The app logs every request itself; uvicorn's access log would repeat each one, and its
+    # other lines go through the logging the command configured.
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    stop = asyncio.Event()
+    worker: asyncio.Task[None] | None = None
+    if with_worker:
+        worker = asyncio.create_task(run_sync_worker(services, stop=stop, interval=worker_interval))
+        # A worker that dies takes the server down with it rather than failing silently.
+        worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
+    try:
+        with signals_end_quietly():
+            await server.serve(sockets=sockets)
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+
+
+async def run_sync_worker(
+    services: Services, *, stop: asyncio.Event, interval: float | None = None
+) -> None:
+    """Run the sync worker on ``services`` until ``stop`` (every ``sync.interval_seconds``)."""
+    settings = services.settings
+    await run_worker(
+        services.sync,
+        leadership=leadership_for(settings.database.url),
+        requests=services.sync_requests,
+        metrics=WorkerMetrics.of(services.metrics.registry),
+        interval=float(settings.sync.interval_seconds if interval is None else interval),
+        stop=stop,
+    )
+
+
 async def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
     services = bootstrap(settings)
     try:
-        config = uvicorn.Config(
-            create_app(services), host=host, port=port, log_config=None, access_log=False
-        )
-        server = uvicorn.Server(config)
-        stop = asyncio.Event()
-        worker: asyncio.Task[None] | None = None
-        if with_worker:
-            worker = asyncio.create_task(run_worker(services, stop=stop))
-            # A worker that dies takes the server down with it rather than failing silently.
-            worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
-        try:
-            with signals_end_quietly():
-                await server.serve()
-        finally:
-            stop.set()
-            if worker is not None:
-                await worker
+        await serve(services, create_app(services), host=host, port=port, with_worker=with_worker)
     finally:
         await services.aclose()
 
@@ -97,7 +135,7 @@ async def _work(services: Services, interval: float | None) -> None:
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
-        await run_worker(services, stop=stop, interval=interval)
+        await run_sync_worker(services, stop=stop, interval=interval)
     finally:
         for sig in _SIGNALS:
             loop.remove_signal_handler(sig)
@@ -125,7 +163,12 @@ def run_worker_command(args: argparse.Namespace) -> int:
 
 
 async def _sync_once(services: Services) -> int:
-    report = await run_cycle_once(services, ask_leader=False)
+    report = await run_cycle_once(
+        services.sync,
+        database_url=services.settings.database.url,
+        metrics=WorkerMetrics.of(services.metrics.registry),
+        ask_leader=False,
+    )
     assert report is not None  # noqa: S101 - without ask_leader there is a report or an error
     print_json(SyncRunResponse.of(report))
     return EXIT_FAILED if report.errors else EXIT_OK

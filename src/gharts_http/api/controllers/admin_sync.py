@@ -15,6 +15,7 @@ from gharts_http.api.schemas.sync import (
     SyncScheduledResponse,
     SyncStatusResponse,
 )
+from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.worker import run_cycle_once
 
 E = ErrorCode
@@ -72,7 +73,12 @@ class AdminSyncController(Controller):
             await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
             return Response(SyncScheduledResponse(), status_code=202)
         try:
-            report = await run_cycle_once(services, ask_leader=True)
+            report = await run_cycle_once(
+                sync,
+                database_url=services.settings.database.url,
+                metrics=WorkerMetrics.of(services.metrics.registry),
+                ask_leader=True,
+            )
         except Conflict:
             await sync.record_trigger(principal, TriggerOutcome.REFUSED)
             raise

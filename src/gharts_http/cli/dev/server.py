@@ -15,22 +15,20 @@ import sys
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.storage import upgrade
 from gharts_http.bootstrap import bootstrap
-from gharts_http.cli.dev.app import DEV_SYNC_INTERVAL_SECONDS, create_dev_app, dev_settings
+from gharts_http.cli.dev.app import create_dev_app, dev_settings
 from gharts_http.cli.dev.app import dev_verifier as verifier_for
 from gharts_http.cli.dev.banner import banner
 from gharts_http.cli.dev.data_dir import issuer_url, public_url_for, record_public_url
 from gharts_http.cli.dev.data_dir import reset as reset_data
 from gharts_http.cli.dev.seed import DEV_ADMIN_EMAIL, seed_dev_data
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, print_error
-from gharts_http.cli.run import signals_end_quietly
+from gharts_http.cli.run import serve
 from gharts_http.logging import configure_logging, reset_logging
 from gharts_http.settings import Settings
-from gharts_http.worker import run_worker
 
 
 class DevError(Exception):
@@ -55,29 +53,15 @@ async def _serve(settings: Settings, issuer: DevIssuer, sock: socket.socket, dat
         services = bootstrap(settings, identity=verifier_for(issuer, identity_client))
         try:
             report = await seed_dev_data(services, issuer.issuer)
-            # The app logs every request itself; uvicorn's access log would repeat each one, and
-            # its other lines go through the logging configured in serve_dev.
-            config = uvicorn.Config(
+            print(banner(settings.server.public_url, data_dir, report), flush=True)
+            await serve(
+                services,
                 create_dev_app(services, issuer),
                 host=settings.server.host,
                 port=settings.server.port,
-                log_config=None,
-                access_log=False,
+                sockets=[sock],
+                with_worker=True,
             )
-            server = uvicorn.Server(config)
-            stop = asyncio.Event()
-            worker = asyncio.create_task(
-                run_worker(services, stop=stop, interval=float(DEV_SYNC_INTERVAL_SECONDS))
-            )
-            # A worker that dies takes the server down with it rather than failing silently.
-            worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
-            print(banner(settings.server.public_url, data_dir, report), flush=True)
-            try:
-                with signals_end_quietly():
-                    await server.serve(sockets=[sock])
-            finally:
-                stop.set()
-                await worker
         finally:
             await services.aclose()
 
