@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from gharts_adapters.github import TokenCache, build_runner_platform
-from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
+from gharts_adapters.github.simulator.wiring import SimulatedGitHub, simulated_github
 
 RUNNERS = 10_000
 REPEATS = 5

@@ -41,7 +41,7 @@ from sqlalchemy import event
 
 from bench._databases import on_postgres, on_sqlite
 from gharts_adapters.github.simulator import GitHubSimulator
-from gharts_adapters.github.simulator.testing import simulated_github
+from gharts_adapters.github.simulator.wiring import simulated_github
 from gharts_adapters.storage import SqlStore, create_store
 from gharts_adapters.storage.convert import runner_row
 from gharts_adapters.storage.tables import runner_labels, runners

@@ -15,8 +15,7 @@ import httpx
 
 from gharts_adapters.github import GitHubSettings as GitHubAdapterSettings
 from gharts_adapters.github import build_runner_platform
-from gharts_adapters.github.simulator import GitHubSimulator, create_simulator_app
-from gharts_adapters.github.simulator.testing import app_key_pair
+from gharts_adapters.github.simulator import GitHubSimulator, wire_simulator
 from gharts_adapters.identity import JwtVerifier
 from gharts_adapters.storage import create_store
 from gharts_core.drift import DriftSettings
@@ -37,14 +36,10 @@ from gharts_core.services.team_views import TeamViewService
 from gharts_core.services.webhook import WebhookEnforcement, WebhookService, WebhookSettings
 from gharts_http.metrics.github import MeteredRunnerPlatform
 from gharts_http.metrics.identity import MeteredTokenVerifier
-from gharts_http.metrics.provisioning import MeteredProvisioningService
+from gharts_http.metrics.provisioning import MeteredProvisioning
 from gharts_http.metrics.registry import Metrics
 from gharts_http.settings import GitHubMode, Settings
 from gharts_http.sync_requests import SyncRequests
-
-SIMULATOR_API_URL = "https://api.github.simulator"
-_SIMULATOR_APP_ID = 1
-_SIMULATOR_INSTALLATION_ID = 1
 
 
 @attrs.define(kw_only=True)
@@ -57,7 +52,7 @@ class Services:
     github: RunnerPlatform
     identity: TokenVerifier
     auth: AuthService
-    provisioning: ProvisioningService
+    provisioning: MeteredProvisioning
     runners: RunnerService
     policy: PolicyCheckService
     webhooks: WebhookService
@@ -80,27 +75,13 @@ class Services:
 def _simulated_github(
     settings: Settings, clock: Clock, resources: AsyncExitStack
 ) -> tuple[RunnerPlatform, GitHubSimulator]:
-    private_pem, public_pem = app_key_pair()
-    simulator = GitHubSimulator(
-        app_id=_SIMULATOR_APP_ID,
-        installation_id=_SIMULATOR_INSTALLATION_ID,
-        app_public_key_pem=public_pem,
-        default_scope=settings.github.scope,
+    github = wire_simulator(
+        scope=settings.github.scope,
+        web_url=settings.github.web_url or "https://github.com",
         clock=clock,
     )
-    # httpx types ASGI apps with plain mappings; Litestar's scope types are TypedDicts.
-    transport = httpx.ASGITransport(app=create_simulator_app(simulator))  # type: ignore[arg-type]
-    client = httpx.AsyncClient(transport=transport, base_url=SIMULATOR_API_URL)
-    resources.push_async_callback(client.aclose)
-    adapter_settings = GitHubAdapterSettings(
-        scope=settings.github.scope,
-        app_id=_SIMULATOR_APP_ID,
-        installation_id=_SIMULATOR_INSTALLATION_ID,
-        private_key_pem=private_pem,
-        api_url=SIMULATOR_API_URL,
-        web_url=settings.github.web_url or "https://github.com",
-    )
-    return build_runner_platform(adapter_settings, client, clock=clock), simulator
+    resources.push_async_callback(github.client.aclose)
+    return github.platform, github.simulator
 
 
 def _real_github(settings: Settings, clock: Clock, resources: AsyncExitStack) -> RunnerPlatform:
@@ -173,12 +154,11 @@ def bootstrap(
             clock,
             AuthenticationSettings(bootstrap_admins=settings.auth.bootstrap_admins),
         ),
-        provisioning=MeteredProvisioningService(
-            store,
-            github,
-            clock,
-            ProvisioningSettings(pending_ttl=pending_ttl),
-            metrics=metrics.provisioning,
+        provisioning=MeteredProvisioning(
+            ProvisioningService(
+                store, github, clock, ProvisioningSettings(pending_ttl=pending_ttl)
+            ),
+            metrics.provisioning,
         ),
         runners=RunnerService(store, github, clock),
         policy=PolicyCheckService(store, clock),
