@@ -25,7 +25,7 @@ from litestar.params import HeaderParameter
 from gharts_core.errors import ErrorCode, InvalidToken, ValidationFailed
 from gharts_core.services.webhook import WebhookOutcome, WorkflowJobAction, WorkflowJobEvent
 from gharts_http.api.dependencies import RateLimitsDep, ServicesDep
-from gharts_http.api.errors import NO_BEARER_CHALLENGE, ApiErrorCode, error_responses
+from gharts_http.api.errors import NO_BEARER_CHALLENGE, TransportErrorCode, error_responses
 from gharts_http.api.schemas.common import StatusBody
 
 E = ErrorCode
@@ -189,7 +189,7 @@ class WebhookController(Controller):
         responses=error_responses(
             E.INVALID_TOKEN,
             E.VALIDATION_ERROR,
-            ApiErrorCode.NOT_FOUND,
+            TransportErrorCode.NOT_FOUND,
             E.SERVICE_UNAVAILABLE,
             E.GITHUB_RATE_LIMITED,
             E.GITHUB_UNAVAILABLE,
