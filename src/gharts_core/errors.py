@@ -116,10 +116,12 @@ class GhartsError(Exception):
     """Base of every error gharts raises on purpose.
 
     ``detail`` is one human sentence; :meth:`extras` returns the structured fields the HTTP body
-    carries beside ``detail`` and ``error_code``.
+    carries beside ``detail`` and ``error_code``. ``team`` names the existing team the failed
+    request was about, when the code that raised or passed the error on knew it.
     """
 
     code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
+    team: str | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

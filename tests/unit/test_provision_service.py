@@ -10,23 +10,6 @@ from datetime import timedelta
 
 import attrs
 import pytest
-from builders import (
-    T0,
-    HookedPlatform,
-    all_runners,
-    audit_rows,
-    machine_principal,
-    make_client,
-    make_team,
-    make_user,
-    new_uuid,
-    runner_named,
-    security_events,
-    seed,
-    transitions,
-    update_runner,
-    user_principal,
-)
 
 from gharts_core.errors import (
     Conflict,
@@ -63,6 +46,23 @@ from gharts_core.services.provision import (
 )
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    T0,
+    HookedPlatform,
+    all_runners,
+    audit_rows,
+    machine_principal,
+    make_client,
+    make_team,
+    make_user,
+    new_uuid,
+    runner_named,
+    security_events,
+    seed,
+    transitions,
+    update_runner,
+    user_principal,
+)
 
 PROVISION = AuditAction.RUNNER_PROVISION.value
 
@@ -422,6 +422,33 @@ async def test_refusals_are_audited_as_denied_and_reserve_nothing(
         world.github.calls["create_jit_config"],
     )
     assert expected == actual
+
+
+@pytest.mark.parametrize(
+    ("command", "team"),
+    [
+        (jit(labels=["cpu-x"]), "backend"),
+        (jit(runner_group_id=99), "backend"),
+        (jit(team_name="no-such-team"), None),
+    ],
+    ids=["labels refused", "group refused", "unknown team"],
+)
+async def test_a_refusal_names_the_existing_team_it_was_about(
+    world: World, command: ProvisionJitRunner, team: str | None
+) -> None:
+    """Metrics label refusals from the error itself: real teams only, never a made-up name."""
+    refusal = await _refused(world, world.principal, command)
+    assert team == refusal.team
+
+
+async def test_a_failed_github_call_names_the_team() -> None:
+    world = await World().seed()
+    world.github.fail_next(GitHubUnavailable(status=502), method="create_jit_config")
+
+    with pytest.raises(GitHubUnavailable) as caught:
+        await world.service.provision_jit(world.principal, jit())
+
+    assert "backend" == caught.value.team
 
 
 async def test_a_label_policy_violation_names_each_refused_label(world: World) -> None:

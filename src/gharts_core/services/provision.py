@@ -159,6 +159,7 @@ class ProvisioningService:
                 )
                 await uow.runners.reserve(record, team.max_runners)
         except REFUSALS as error:
+            _about(error, team)
             details = {
                 "method": method.value,
                 "runner_name": command.requested_name(),
@@ -188,6 +189,7 @@ class ProvisioningService:
         try:
             return await call()
         except (Exception, asyncio.CancelledError) as error:
+            _about(error, team)
             await self._release(principal, record, team, error)
             raise
 
@@ -258,7 +260,9 @@ class ProvisioningService:
             await uow.audit.append(
                 self._audit(principal, record, team, AuditOutcome.FAILURE, {"error": reason})
             )
-        raise Conflict(f"Runner '{record.name}' was removed while it was being provisioned.")
+        conflict = Conflict(f"Runner '{record.name}' was removed while it was being provisioned.")
+        _about(conflict, team)
+        raise conflict
 
     def _audit(
         self,
@@ -285,6 +289,12 @@ class ProvisioningService:
                 **extra,
             },
         )
+
+
+def _about(error: BaseException, team: Team | None) -> None:
+    """Name ``team`` on ``error`` (when it is ours and names none), for whoever counts refusals."""
+    if team is not None and isinstance(error, GhartsError) and error.team is None:
+        error.team = team.name
 
 
 def _str_or_none(value: object | None) -> str | None:

@@ -8,7 +8,7 @@ that metrics never reach into the core.
 from gharts_http.metrics.github import GitHubMetrics, MeteredRunnerPlatform, outcome_of
 from gharts_http.metrics.identity import MeteredTokenVerifier, TokenMetrics
 from gharts_http.metrics.inventory import RunnerInventory
-from gharts_http.metrics.provisioning import MeteredProvisioningService, ProvisioningMetrics
+from gharts_http.metrics.provisioning import MeteredProvisioning, ProvisioningMetrics
 from gharts_http.metrics.registry import CONTENT_TYPE, HttpMetrics, Metrics
 from gharts_http.metrics.worker import WorkerMetrics
 
@@ -16,7 +16,7 @@ __all__ = [
     "CONTENT_TYPE",
     "GitHubMetrics",
     "HttpMetrics",
-    "MeteredProvisioningService",
+    "MeteredProvisioning",
     "MeteredRunnerPlatform",
     "MeteredTokenVerifier",
     "Metrics",
