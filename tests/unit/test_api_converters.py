@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import importlib
+import inspect
 import json
+import pkgutil
 import types
 import typing
 import uuid
@@ -18,9 +21,14 @@ from litestar import Controller
 from litestar.handlers import HTTPRouteHandler
 
 from gharts_core.errors import ValidationFailed
+from gharts_core.services.admin_clients import UpdateClient
+from gharts_core.services.admin_teams import UpdateTeam
+from gharts_core.services.admin_users import UpdateUser
 from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
+from gharts_http.api import schemas
 from gharts_http.api.app import ROUTE_HANDLERS
-from gharts_http.api.converters import decode_json, structure
+from gharts_http.api.converters import decode_json, structure, to_command
+from gharts_http.api.schemas.admin import UpdateClientBody, UpdateTeamBody, UpdateUserBody
 from gharts_http.api.schemas.runners import PolicyCheckBody, ProvisionJitBody, ProvisionTokenBody
 
 
@@ -286,3 +294,89 @@ def test_provisioning_bodies_carry_exactly_their_commands_fields(
 ) -> None:
     """The handlers pass a body's fields to its command as they are: the names must agree."""
     assert {f.name for f in attrs.fields(command)} == {f.name for f in attrs.fields(body)}
+
+
+# ---------------------------------------------------------------- bodies into commands
+
+
+def command_bodies() -> list[tuple[type[Any], type[Any]]]:
+    """Every body class of the schemas with a ``command`` method, with the command it returns."""
+    found: dict[str, tuple[type[Any], type[Any]]] = {}
+    for module_info in pkgutil.iter_modules(schemas.__path__, f"{schemas.__name__}."):
+        module = importlib.import_module(module_info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                method = getattr(value, "command", None)
+                if attrs.has(value) and callable(method):
+                    found[value.__qualname__] = (value, typing.get_type_hints(method)["return"])
+    return [found[name] for name in sorted(found)]
+
+
+def test_command_bodies_are_found() -> None:
+    """The check below covers the provisioning bodies and every admin create and patch body."""
+    names = {body.__name__ for body, _ in command_bodies()}
+    expected = {
+        "ProvisionJitBody",
+        "ProvisionTokenBody",
+        "CreateUserBody",
+        "UpdateUserBody",
+        "CreateTeamBody",
+        "UpdateTeamBody",
+        "CreateClientBody",
+        "UpdateClientBody",
+    }
+    assert expected <= names
+
+
+# Bodies whose one or two fields a handler passes to the service as arguments, not as a command.
+ARGUMENT_BODIES = {"AddMemberBody", "DisableClientBody", "PolicyCheckBody", "ReasonBody"}
+
+
+def test_every_request_class_is_a_command_body_or_a_known_argument_body() -> None:
+    """A new body either declares its command (and is checked below) or is listed here."""
+    with_command = {body.__name__ for body, _ in command_bodies()}
+    without = {cls.__name__ for cls in request_classes()} - with_command
+    assert ARGUMENT_BODIES == without
+
+
+@pytest.mark.parametrize(
+    ("body", "command"), command_bodies(), ids=lambda cls: getattr(cls, "__name__", "")
+)
+def test_every_body_field_is_a_parameter_of_its_command(
+    body: type[attrs.AttrsInstance], command: type[Any]
+) -> None:
+    """``to_command`` passes each body field by name, so its command must take every one."""
+    parameters = set(inspect.signature(command).parameters)
+    assert set() == {field.name for field in attrs.fields(body)} - parameters
+
+
+@attrs.frozen
+class _Rename:
+    """A command of the tests."""
+
+    name: str
+
+
+@attrs.frozen
+class _RenameBody:
+    """A body with one field more than its command takes."""
+
+    name: str
+    colour: str = "red"
+
+
+def test_to_command_refuses_a_body_field_the_command_does_not_take() -> None:
+    """A field with no place in the command is an error, never silently dropped."""
+    with pytest.raises(TypeError, match="colour"):
+        to_command(_RenameBody(name="web"), _Rename)
+
+
+def test_patch_bodies_pass_left_out_and_null_fields_through_unchanged() -> None:
+    """Left-out fields stay the core's ``UNSET``; a ``null`` the client sent stays ``None``."""
+    expected = (UpdateUser(), UpdateTeam(max_runners=None), UpdateClient(team="ml"))
+    actual = (
+        UpdateUserBody().command(),
+        UpdateTeamBody(max_runners=None).command(),
+        UpdateClientBody(team="ml").command(),
+    )
+    assert expected == actual

@@ -1,9 +1,9 @@
-"""The API edge's one cattrs converter: JSON bodies and queries in, attrs request classes out.
+"""The API edge's one way in: JSON bodies and queries to attrs request classes, those to commands.
 
 Unknown keys are refused (``forbid_extra_keys``) so a typo in a field name is a clear
 ``VALIDATION_ERROR`` instead of a silently ignored setting. Every structuring failure becomes a
 :class:`~gharts_core.errors.ValidationFailed` whose ``field_errors`` map a dotted field path to one
-sentence.
+sentence. :func:`to_command` then builds the core's command from a body, field by field.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from gharts_core.errors import ValidationFailed
 from gharts_core.model import Unset
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 api_converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -232,6 +233,17 @@ def structure(data: object, cls: type[T]) -> T:
         raise
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
         raise ValidationFailed(_field_errors(error)) from error
+
+
+def to_command(body: attrs.AttrsInstance, command_type: type[C]) -> C:
+    """Build the core's ``command_type`` from a request body's fields, by name, values as they are.
+
+    Strict: a body field the command does not take is a ``TypeError``, never silently dropped. The
+    command validates the values; a ``PATCH`` body's left-out fields hold the core's own ``UNSET``,
+    so they stay left out.
+    """
+    fields = attrs.fields(type(body))
+    return command_type(**{field.name: getattr(body, field.name) for field in fields})
 
 
 def decode_json(raw: bytes) -> object:

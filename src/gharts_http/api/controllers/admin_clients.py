@@ -12,7 +12,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
-from gharts_core.services.admin_clients import ClientQuery, CreateClient
+from gharts_core.services.admin_clients import ClientQuery
 from gharts_http.api.controllers._params import Limit, Offset
 from gharts_http.api.controllers.admin_users import ADMIN_ERRORS
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
@@ -63,15 +63,7 @@ class AdminClientController(Controller):
         self, data: JSONBody[CreateClientBody], principal: PrincipalDep, services: ServicesDep
     ) -> ClientResponse:
         """Register a client; ``CONFLICT`` when an active one has the same identity."""
-        command = CreateClient(
-            issuer=data.issuer,
-            subject=data.subject,
-            team=data.team,
-            description=data.description,
-            can_use_jit=data.can_use_jit,
-            can_use_registration_token=data.can_use_registration_token,
-        )
-        return ClientResponse.of(await services.clients.create_client(principal, command))
+        return ClientResponse.of(await services.clients.create_client(principal, data.command()))
 
     @get(
         "/",

@@ -9,7 +9,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
-from gharts_core.services.admin_teams import CreateTeam, TeamQuery
+from gharts_core.services.admin_teams import TeamQuery
 from gharts_http.api.controllers._params import Limit, Offset, UserId
 from gharts_http.api.controllers.admin_users import ADMIN_ERRORS
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
@@ -55,16 +55,7 @@ class AdminTeamController(Controller):
         self, data: JSONBody[CreateTeamBody], principal: PrincipalDep, services: ServicesDep
     ) -> TeamResponse:
         """Create a team; ``CONFLICT`` when the name is taken."""
-        command = CreateTeam(
-            name=data.name,
-            description=data.description,
-            required_labels=data.required_labels,
-            optional_label_patterns=data.optional_label_patterns,
-            allowed_runner_group_ids=data.allowed_runner_group_ids,
-            default_runner_group_id=data.default_runner_group_id,
-            max_runners=data.max_runners,
-        )
-        return TeamResponse.of(await services.teams.create_team(principal, command))
+        return TeamResponse.of(await services.teams.create_team(principal, data.command()))
 
     @get("/", summary="List teams", responses=error_responses(*ADMIN_ERRORS))
     async def list_teams(

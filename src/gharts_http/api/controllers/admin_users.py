@@ -9,7 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
-from gharts_core.services.admin_users import CreateUser, UserQuery
+from gharts_core.services.admin_users import UserQuery
 from gharts_http.api.controllers._params import Limit, Offset, UserId
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.dto import CattrsBody
@@ -48,15 +48,7 @@ class AdminUserController(Controller):
         self, data: JSONBody[CreateUserBody], principal: PrincipalDep, services: ServicesDep
     ) -> UserResponse:
         """Create a user and its memberships; ``CONFLICT`` when the email is taken."""
-        command = CreateUser(
-            email=data.email,
-            display_name=data.display_name,
-            is_admin=data.is_admin,
-            can_use_jit=data.can_use_jit,
-            can_use_registration_token=data.can_use_registration_token,
-            teams=data.teams,
-        )
-        return UserResponse.of(await services.users.create_user(principal, command))
+        return UserResponse.of(await services.users.create_user(principal, data.command()))
 
     @get("/", summary="List users", responses=error_responses(*ADMIN_ERRORS, E.TEAM_NOT_FOUND))
     async def list_users(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import attrs
 from litestar import Controller, delete, get, post
 from litestar.params import FromQuery, JSONBody, PathParameter
 
 from gharts_core.errors import ErrorCode
 from gharts_core.model import RunnerStatus
 from gharts_core.ports.storage import Page
-from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistrationToken
 from gharts_core.services.runners import RunnerQuery
 from gharts_http.api.controllers._params import Limit, Offset
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, RateLimitsDep, ServicesDep
@@ -78,9 +76,8 @@ class RunnerController(Controller):
     ) -> JitRunnerResponse:
         """Check the policy and quota, ask GitHub for a JIT configuration, return it once."""
         rate_limits.provisioning.acquire(principal)
-        # The body's fields are the command's: the command validates them.
-        command = ProvisionJitRunner(**attrs.asdict(data, recurse=False))
-        return JitRunnerResponse.of(await services.provisioning.provision_jit(principal, command))
+        result = await services.provisioning.provision_jit(principal, data.command())
+        return JitRunnerResponse.of(result)
 
     @post(
         "/provision",
@@ -99,8 +96,7 @@ class RunnerController(Controller):
     ) -> RegistrationTokenResponse:
         """Needs ``can_use_registration_token``; the sync worker enforces labels afterwards."""
         rate_limits.provisioning.acquire(principal)
-        command = ProvisionRegistrationToken(**attrs.asdict(data, recurse=False))
-        result = await services.provisioning.provision_registration_token(principal, command)
+        result = await services.provisioning.provision_registration_token(principal, data.command())
         return RegistrationTokenResponse.of(result)
 
     @get(

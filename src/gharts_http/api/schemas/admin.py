@@ -14,9 +14,15 @@ from datetime import datetime
 import attrs
 
 from gharts_core.model import UNSET, Unset, User
-from gharts_core.services.admin_clients import ClientDetails, UpdateClient
-from gharts_core.services.admin_teams import DEFAULT_RUNNER_GROUP_ID, MembershipChange, UpdateTeam
-from gharts_core.services.admin_users import UpdateUser, UserDetails
+from gharts_core.services.admin_clients import ClientDetails, CreateClient, UpdateClient
+from gharts_core.services.admin_teams import (
+    DEFAULT_RUNNER_GROUP_ID,
+    CreateTeam,
+    MembershipChange,
+    UpdateTeam,
+)
+from gharts_core.services.admin_users import CreateUser, UpdateUser, UserDetails
+from gharts_http.api.converters import to_command
 from gharts_http.api.schemas.common import deactivation_fields
 
 
@@ -42,6 +48,10 @@ class CreateUserBody:
     can_use_jit: bool = True
     can_use_registration_token: bool = False
 
+    def command(self) -> CreateUser:
+        """Return the service command with the same fields."""
+        return to_command(self, CreateUser)
+
 
 @attrs.frozen(kw_only=True)
 class UpdateUserBody:
@@ -66,14 +76,7 @@ class UpdateUserBody:
 
     def command(self) -> UpdateUser:
         """Return the service command with the same fields."""
-        return UpdateUser(
-            display_name=self.display_name,
-            is_admin=self.is_admin,
-            is_active=self.is_active,
-            can_use_jit=self.can_use_jit,
-            can_use_registration_token=self.can_use_registration_token,
-            reason=self.reason,
-        )
+        return to_command(self, UpdateUser)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,6 +143,10 @@ class CreateTeamBody:
     default_runner_group_id: int | None = None
     max_runners: int | None = None
 
+    def command(self) -> CreateTeam:
+        """Return the service command with the same fields."""
+        return to_command(self, CreateTeam)
+
 
 @attrs.frozen(kw_only=True)
 class UpdateTeamBody:
@@ -168,14 +175,7 @@ class UpdateTeamBody:
 
     def command(self) -> UpdateTeam:
         """Return the service command with the same fields."""
-        return UpdateTeam(
-            description=self.description,
-            required_labels=self.required_labels,
-            optional_label_patterns=self.optional_label_patterns,
-            allowed_runner_group_ids=self.allowed_runner_group_ids,
-            default_runner_group_id=self.default_runner_group_id,
-            max_runners=self.max_runners,
-        )
+        return to_command(self, UpdateTeam)
 
 
 @attrs.frozen(kw_only=True)
@@ -245,6 +245,10 @@ class CreateClientBody:
     can_use_jit: bool = True
     can_use_registration_token: bool = False
 
+    def command(self) -> CreateClient:
+        """Return the service command with the same fields."""
+        return to_command(self, CreateClient)
+
 
 @attrs.frozen(kw_only=True)
 class UpdateClientBody:
@@ -263,12 +267,7 @@ class UpdateClientBody:
 
     def command(self) -> UpdateClient:
         """Return the service command with the same fields."""
-        return UpdateClient(
-            description=self.description,
-            can_use_jit=self.can_use_jit,
-            can_use_registration_token=self.can_use_registration_token,
-            team=self.team,
-        )
+        return to_command(self, UpdateClient)
 
 
 @attrs.frozen(kw_only=True)

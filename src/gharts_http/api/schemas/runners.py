@@ -10,7 +10,13 @@ import attrs
 from gharts_core.model import RunnerRecord, RunnerStatus
 from gharts_core.services.auth import Identity
 from gharts_core.services.policy_check import PolicyCheckResult
-from gharts_core.services.provision import JitProvisioned, RegistrationTokenIssued
+from gharts_core.services.provision import (
+    JitProvisioned,
+    ProvisionJitRunner,
+    ProvisionRegistrationToken,
+    RegistrationTokenIssued,
+)
+from gharts_http.api.converters import to_command
 from gharts_http.api.errors import PolicyViolationBody
 
 
@@ -26,6 +32,10 @@ class ProvisionJitBody:
     runner_group_id: int | None = None
     work_folder: str = "_work"
 
+    def command(self) -> ProvisionJitRunner:
+        """Return the service command with the same fields (the command validates them)."""
+        return to_command(self, ProvisionJitRunner)
+
 
 @attrs.frozen(kw_only=True)
 class ProvisionTokenBody:
@@ -37,6 +47,10 @@ class ProvisionTokenBody:
     team_name: str | None = None
     team_id: uuid.UUID | None = None
     runner_group_id: int | None = None
+
+    def command(self) -> ProvisionRegistrationToken:
+        """Return the service command with the same fields (the command validates them)."""
+        return to_command(self, ProvisionRegistrationToken)
 
 
 @attrs.frozen(kw_only=True)
