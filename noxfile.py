@@ -19,7 +19,8 @@ def _install(session: nox.Session, *groups: str, project: bool = True) -> None:
         req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
     ]
     if project:
-        session.install("-e", ".[testing]", *requirements)
+        # The service is the `server` extra; a plain install is the policy engine alone.
+        session.install("-e", ".[server,testing]", *requirements)
     else:
         session.install(*requirements)
 
