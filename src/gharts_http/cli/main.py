@@ -22,7 +22,8 @@ Errors are one line on stderr, ``error: <CODE>: <detail>``; a bad configuration 
     0  success
     1  the operation failed: a service error (TEAM_NOT_FOUND, CONFLICT, ...), the database or
        GitHub unavailable, a sync cycle that recorded errors
-    2  bad usage or bad configuration
+    2  bad usage or bad configuration, or a plain install: without the ``server`` extra every
+       command prints ``error: SERVER_NOT_INSTALLED: ...``
     3  ``policy check``: the labels are refused
 """
 
@@ -43,7 +44,35 @@ from gharts_http.cli.errors import (
     print_error,
 )
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "SERVER_IMPORTS",
+    "build_parser",
+    "main",
+]
+
+#: The import names of the ``server`` extra's distributions (pyproject.toml). A command that
+#: cannot import one of them runs on a plain install, the policy engine alone.
+SERVER_IMPORTS = frozenset(
+    {
+        "aiosqlite",
+        "alembic",
+        "asyncpg",
+        "authlib",
+        "cattrs",
+        "cryptography",
+        "httpx",
+        "joserfc",
+        "litestar",
+        "prometheus_client",
+        "sqlalchemy",
+        "stamina",
+        "uvicorn",
+    }
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,10 +109,8 @@ def _add_db_parser(commands: Any) -> None:
 
 
 def _add_dev_parser(commands: Any) -> None:
-    try:
-        from gharts_http.cli.dev.command import add_dev_parser  # noqa: PLC0415 - optional, imported lazily
-    except ImportError:
-        return
+    from gharts_http.cli.dev.command import add_dev_parser  # noqa: PLC0415 - needs the server extra
+
     add_dev_parser(commands)
 
 
@@ -157,6 +184,11 @@ def _failed(error: Exception) -> int:
     return EXIT_FAILED
 
 
+def _without_server(error: ModuleNotFoundError) -> bool:
+    """Tell whether ``error`` is a distribution of the ``server`` extra that is not installed."""
+    return (error.name or "").partition(".")[0] in SERVER_IMPORTS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     try:
@@ -167,6 +199,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except ModuleNotFoundError as error:
+        if not _without_server(error):
+            return _failed(error)
+        print_error(
+            "SERVER_NOT_INSTALLED",
+            "the gharts command needs the server extra: pip install 'gharts[server]'",
+        )
+        return EXIT_USAGE
     except Exception as error:
         return _failed(error)
     return code
