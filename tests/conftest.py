@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from gharts_adapters.storage import upgrade
-from oidc_support import OidcProvider, running_provider
-from postgres import require_postgres, temporary_database
+from tests.oidc_support import OidcProvider, running_provider
+from tests.postgres import require_postgres, temporary_database
 
 settings.register_profile(
     "ci",

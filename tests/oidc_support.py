@@ -1,7 +1,7 @@
 """A real OpenID provider process (panva/oidc-provider on Node.js) for tests.
 
-Import it as ``oidc_support`` (``tests/`` is on ``sys.path``); the session fixture
-``oidc_provider`` in ``tests/conftest.py`` starts it once per run. Without Node.js the tests
+Import it as ``tests.oidc_support``; the session fixture ``oidc_provider`` in
+``tests/conftest.py`` starts it once per run. Without Node.js the tests
 that use it skip with a message saying how to enable them, except with ``CI=true``, where they
 fail.
 """

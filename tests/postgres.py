@@ -1,8 +1,8 @@
 """PostgreSQL for tests: find the server, or skip (locally) / fail (CI), and throwaway databases.
 
-Import it as ``postgres`` (``tests/`` is on ``sys.path``)::
+Import it as ``tests.postgres``::
 
-    from postgres import require_postgres, temporary_database
+    from tests.postgres import require_postgres, temporary_database
 
     @pytest.fixture(scope="session")
     def pg_url() -> Iterator[str]:

@@ -1,7 +1,7 @@
 """The HTTP app on real adapters, for integration tests: SQLite or PostgreSQL, the GitHub
 simulator, and a development issuer served in process.
 
-Import it as ``api_support`` (``tests/integration`` is on ``sys.path``)::
+Import it as ``tests.integration.api_support``::
 
     async def test_something(api: Api) -> None:
         response = await api.http.get("/api/v1/auth/me", headers=api.as_admin())

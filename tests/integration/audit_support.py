@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api_support import Api
-
 from gharts_core.model import (
     Actor,
     AuditEvent,
@@ -24,6 +22,7 @@ from gharts_core.model import (
     Severity,
     new_id,
 )
+from tests.integration.api_support import Api
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """Running ``gharts`` in process against a temporary SQLite database and configuration file.
 
-Import it as ``cli_harness`` (``tests/integration`` is on ``sys.path``)::
+Import it as ``tests.integration.cli_harness``::
 
     @pytest.fixture
     def cli(sqlite_url, tmp_path, capsys, monkeypatch) -> Cli:

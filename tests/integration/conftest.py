@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from api_support import Api, running_api
 
-from postgres import delete_all_rows
+from tests.integration.api_support import Api, running_api
+from tests.postgres import delete_all_rows
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
-from api_support import Api
 
 from gharts_core.model import Principal
 from gharts_core.services.admin_audit import AuditQuery
+from tests.integration.api_support import Api
 
 CLIENTS = "/api/v1/admin/clients"
 VOLATILE = ("id", "team_id", "created_at", "updated_at")

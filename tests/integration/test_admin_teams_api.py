@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
-from api_support import Api
+
+from tests.integration.api_support import Api
 
 TEAMS = "/api/v1/admin/teams"
 VOLATILE = ("id", "created_at", "updated_at", "deactivated_at")

@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
-from api_support import ADMIN_EMAIL, Api
+
+from tests.integration.api_support import ADMIN_EMAIL, Api
 
 USERS = "/api/v1/admin/users"
 VOLATILE = ("id", "created_at", "updated_at", "deactivated_at")

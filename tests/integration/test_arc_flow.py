@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import Api
+
+from tests.integration.api_support import Api
 
 ARC_SUBJECT = "system:serviceaccount:arc-system:arc-controller"
 TEAM = "backend-team"

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import ADMIN_EMAIL, Api
-from audit_support import add_audit, add_security_events, audit_row, security_row
 
 from gharts_core.model import AuditOutcome, SecurityEventType, Severity
+from tests.integration.api_support import ADMIN_EMAIL, Api
+from tests.integration.audit_support import add_audit, add_security_events, audit_row, security_row
 
 AUDIT = "/api/v1/admin/audit"
 EXPORT = "/api/v1/admin/audit/export"

@@ -9,11 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_support import Api
-from audit_support import T0, add_audit, audit_row
 
 from gharts_core.model import Actor, AuditEvent, AuditOutcome, PrincipalKind, new_id
 from gharts_core.services.audit_format import AUDIT_CSV_COLUMNS
+from tests.integration.api_support import Api
+from tests.integration.audit_support import T0, add_audit, audit_row
 
 EXPORT = "/api/v1/admin/audit/export"
 ROWS = 520  # more than one page of the export (500 rows)

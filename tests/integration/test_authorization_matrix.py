@@ -15,7 +15,8 @@ from typing import Any
 import attrs
 import pytest
 import pytest_asyncio
-from api_support import Api, running_api
+
+from tests.integration.api_support import Api, running_api
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_harness import Cli, make_cli, write_config
 
 from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from tests.integration.cli_harness import Cli, make_cli, write_config
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_harness import Cli, make_cli
 
 from gharts_adapters.storage import create_store
 from gharts_core.model import AuditAction
 from gharts_core.ports.storage import AuditFilter, Page
 from gharts_http.cli.main import EXIT_FAILED, EXIT_OK
+from tests.integration.cli_harness import Cli, make_cli
 
 ISSUER = "https://kubernetes.default.svc"
 

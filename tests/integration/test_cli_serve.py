@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from cli_harness import write_config
-from worker_support import eventually
 
 from gharts_adapters.storage import create_store
+from tests.integration.cli_harness import write_config
+from tests.integration.worker_support import eventually
 
 START_SECONDS = 60.0
 GHARTS = (sys.executable, "-m", "gharts_http.cli")

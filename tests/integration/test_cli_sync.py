@@ -11,7 +11,6 @@ from typing import Any
 
 import attrs
 import pytest
-from cli_harness import Cli, make_cli
 from sqlalchemy import text
 
 from gharts_adapters.storage import create_engine, upgrade
@@ -24,7 +23,8 @@ from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.cli import support as cli_support
 from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from gharts_http.settings import load_settings
-from postgres import require_postgres, temporary_database
+from tests.integration.cli_harness import Cli, make_cli
+from tests.postgres import require_postgres, temporary_database
 
 LABELS = ("gpu-a100", "team-ml")
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import attrs
 import httpx
 import pytest
-from api_support import bearer, running_api
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -35,6 +34,7 @@ from gharts_http.cli.dev.seed import (
     seed_dev_data,
 )
 from gharts_http.cli.main import build_parser, main
+from tests.integration.api_support import bearer, running_api
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from api_support import Api, running_api
+
+from tests.integration.api_support import Api, running_api
 
 WEBHOOK_SECRET = "tour-secret"
 

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from api_support import ISSUER_URL, SCOPE, Api, settings_for
+from gharts_adapters.github.simulator.testing import simulated_github
 from litestar import get
 from litestar.testing import AsyncTestClient
 from litestar.types import ControllerRouterHandler
@@ -19,13 +19,13 @@ from structlog.testing import capture_logs
 
 from gharts_adapters.github import RetryPolicy, Timeouts
 from gharts_adapters.github.simulator import Faults
-from gharts_adapters.github.simulator.testing import simulated_github
 from gharts_adapters.identity import DevIssuer, JwtVerifier
 from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import Store
 from gharts_core.testing import FakeStore
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import bootstrap
+from tests.integration.api_support import ISSUER_URL, SCOPE, Api, settings_for
 
 MEMBER = "member@example.com"
 # Short enough that a GitHub that never answers costs the test a fraction of a second.

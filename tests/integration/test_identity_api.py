@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_support import ADMIN_EMAIL, ISSUER_URL, Api
+from tests.integration.api_support import ADMIN_EMAIL, ISSUER_URL, Api
 
 ME = "/api/v1/auth/me"
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_support import Api
 
 from gharts_http.logging import configure_logging, reset_logging
+from tests.integration.api_support import Api
 
 BOB = "bob@example.com"
 

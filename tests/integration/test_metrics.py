@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from api_support import Api
 from prometheus_client.parser import text_string_to_metric_families
 
 from gharts_adapters.github.simulator import Faults
+from tests.integration.api_support import Api
 
 Key = tuple[str, frozenset[tuple[str, str]]]
 BOB = "bob@example.com"

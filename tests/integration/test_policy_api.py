@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_support import Api
+from tests.integration.api_support import Api
 
 CHECK = "/api/v1/policy/check"
 

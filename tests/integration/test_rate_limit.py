@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from api_support import Api, running_api
 
 from gharts_core.testing import FakeClock
+from tests.integration.api_support import Api, running_api
 
 BOB = "bob@example.com"
 CAROL = "carol@example.com"

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api_support import Api, running_api, settings_for
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -20,6 +19,7 @@ from gharts_core.ports.storage import Store
 from gharts_core.testing import FakeClock, FakeRunnerPlatform, FakeStore, FakeTokenVerifier
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import bootstrap
+from tests.integration.api_support import Api, running_api, settings_for
 
 ALL_PASSED = {"database": True, "identity": True, "github": True}
 READY = {"status": "ready", "checks": ALL_PASSED}

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from api_support import Api, bearer, running_api
 
 from gharts_adapters.identity import IssuerConfig, IssuerKind
-from oidc_support import OidcProvider
+from tests.integration.api_support import Api, bearer, running_api
+from tests.oidc_support import OidcProvider
 
 pytestmark = pytest.mark.node
 

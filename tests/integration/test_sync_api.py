@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from api_support import Api
-from worker_support import api_in_loop, cycles, eventually, worker
 
 from gharts_adapters.github.simulator.faults import Faults
 from gharts_adapters.storage.leadership import SingleProcessLeadership
 from gharts_core.model import AuditAction
 from gharts_core.ports.storage import AuditFilter, Page
+from tests.integration.api_support import Api
+from tests.integration.worker_support import api_in_loop, cycles, eventually, worker
 
 STATUS = "/api/v1/admin/sync/status"
 TRIGGER = "/api/v1/admin/sync/trigger"

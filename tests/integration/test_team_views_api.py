@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_support import Api
-from audit_support import add_audit, add_security_events, audit_row, security_row
 
 from gharts_core.model import SecurityEventType, Severity
+from tests.integration.api_support import Api
+from tests.integration.audit_support import add_audit, add_security_events, audit_row, security_row
 
 TEAMS = "/api/v1/teams"
 DEV = "dev@example.com"

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from api_support import Api, running_api
 
 from gharts_core.testing.clock import FakeClock
 from gharts_http.api.rate_limit import FORGED_WEBHOOK_EVENTS_PER_MINUTE
+from tests.integration.api_support import Api, running_api
 
 HOOK = "/api/v1/webhooks/github"
 SECRET = "It's a Secret to Everybody"

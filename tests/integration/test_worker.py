@@ -8,9 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_support import Api
 from prometheus_client import CollectorRegistry
-from worker_support import api_in_loop, cycles, eventually, next_cycle, worker
 
 from gharts_adapters.github.simulator.faults import Faults
 from gharts_adapters.storage.leadership import SingleProcessLeadership
@@ -24,6 +22,8 @@ from gharts_core.model import (
     SecurityEventType,
 )
 from gharts_core.ports.storage import AuditFilter, Page, SecurityEventFilter
+from tests.integration.api_support import Api
+from tests.integration.worker_support import api_in_loop, cycles, eventually, next_cycle, worker
 
 
 async def provisioned(api: Api) -> dict[str, Any]:

@@ -11,17 +11,17 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
-from api_support import Api, settings_for
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from worker_support import api_in_loop, cycles, eventually, worker
 
 from gharts_adapters.storage import create_engine, upgrade
 from gharts_adapters.storage.leadership import SYNC_LOCK_KEY, AdvisoryLockLeadership
 from gharts_core.model import AuditAction
 from gharts_core.ports.storage import AuditFilter, Page
 from gharts_http.bootstrap import Services, bootstrap
-from postgres import require_postgres, temporary_database
+from tests.integration.api_support import Api, settings_for
+from tests.integration.worker_support import api_in_loop, cycles, eventually, worker
+from tests.postgres import require_postgres, temporary_database
 
 pytestmark = pytest.mark.postgres
 

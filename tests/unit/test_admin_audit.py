@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
-from admin_support import World, outsider
 
 from gharts_core.errors import AdminRequired, TeamNotFound, ValidationFailed
 from gharts_core.model import (
@@ -38,6 +37,7 @@ from gharts_core.services.audit_format import (
     audit_to_jsonl_line,
     csv_line,
 )
+from tests.unit.admin_support import World, outsider
 
 OPS = Actor(PrincipalKind.USER, uuid.UUID(int=7), "ops@example.com")
 

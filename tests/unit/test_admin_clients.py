@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from admin_support import World, outsider
 
 from gharts_core.errors import (
     AdminRequired,
@@ -23,6 +22,7 @@ from gharts_core.services.admin_clients import (
     CreateClient,
     UpdateClient,
 )
+from tests.unit.admin_support import World, outsider
 
 K8S = "https://kubernetes.default.svc"
 ARC = "system:serviceaccount:arc-system:arc-controller"

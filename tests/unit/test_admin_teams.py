@@ -6,7 +6,6 @@ import uuid
 
 import attrs
 import pytest
-from admin_support import World, outsider
 
 from gharts_core.errors import (
     AdminRequired,
@@ -20,6 +19,7 @@ from gharts_core.model import AuditAction, Deactivation
 from gharts_core.policy import LabelPolicy
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_teams import CreateTeam, TeamQuery, UpdateTeam
+from tests.unit.admin_support import World, outsider
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import uuid
 
 import attrs
 import pytest
-from admin_support import World, machine_principal, outsider, principal_for
 
 from gharts_core.errors import (
     AdminRequired,
@@ -24,6 +23,7 @@ from gharts_core.model import (
 )
 from gharts_core.ports.storage import Page, PageResult
 from gharts_core.services.admin_users import CreateUser, UpdateUser, UserDetails, UserQuery
+from tests.unit.admin_support import World, machine_principal, outsider, principal_for
 
 
 @pytest.fixture

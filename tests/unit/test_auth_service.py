@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from builders import (
-    audit_rows,
-    make_client,
-    make_team,
-    make_user,
-    new_uuid,
-    security_events,
-    seed,
-)
 
 from gharts_core.errors import InvalidToken, UserNotAuthorized
 from gharts_core.model import (
@@ -34,6 +25,15 @@ from gharts_core.services.auth import (
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_identity import FAKE_ISSUER, FakeTokenVerifier
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    audit_rows,
+    make_client,
+    make_team,
+    make_user,
+    new_uuid,
+    security_events,
+    seed,
+)
 
 OTHER_ISSUER = "https://other-issuer.example.test/"
 

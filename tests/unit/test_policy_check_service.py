@@ -3,17 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from builders import (
-    all_runners,
-    audit_rows,
-    machine_principal,
-    make_client,
-    make_team,
-    make_user,
-    new_uuid,
-    seed,
-    user_principal,
-)
 
 from gharts_core.errors import (
     NotTeamMember,
@@ -27,6 +16,17 @@ from gharts_core.policy import ViolationReason
 from gharts_core.services.policy_check import PolicyCheckService
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    all_runners,
+    audit_rows,
+    machine_principal,
+    make_client,
+    make_team,
+    make_user,
+    new_uuid,
+    seed,
+    user_principal,
+)
 
 
 class World:

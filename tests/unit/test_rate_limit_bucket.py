@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from builders import machine_principal, make_client, make_team, make_user, user_principal
 
 from gharts_core.errors import RateLimited
 from gharts_core.model import Principal
 from gharts_core.testing import FakeClock
 from gharts_http.api.rate_limit import TokenBucketLimiter, principal_key
+from tests.unit.builders import machine_principal, make_client, make_team, make_user, user_principal
 
 ALICE = user_principal(make_user("alice@example.com"))
 

@@ -6,21 +6,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
-from builders import (
-    HookedPlatform,
-    audit_rows,
-    machine_principal,
-    make_client,
-    make_runner,
-    make_team,
-    make_user,
-    new_uuid,
-    seed,
-    stored_runner,
-    transitions,
-    update_runner,
-    user_principal,
-)
 
 from gharts_core.errors import GitHubUnavailable, RunnerNotFound
 from gharts_core.model import (
@@ -36,6 +21,21 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.runners import RunnerQuery, RunnerService
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    HookedPlatform,
+    audit_rows,
+    machine_principal,
+    make_client,
+    make_runner,
+    make_team,
+    make_user,
+    new_uuid,
+    seed,
+    stored_runner,
+    transitions,
+    update_runner,
+    user_principal,
+)
 
 REFRESH = AuditAction.RUNNER_REFRESH.value
 DEPROVISION = AuditAction.RUNNER_DEPROVISION.value

@@ -7,18 +7,6 @@ from datetime import timedelta
 
 import attrs
 import pytest
-from builders import (
-    T0,
-    audit_rows,
-    make_runner,
-    make_team,
-    make_user,
-    security_events,
-    seed,
-    stored_runner,
-    transitions,
-    user_principal,
-)
 
 from gharts_core.drift import DriftSettings, StuckProvisioningAction
 from gharts_core.errors import (
@@ -47,6 +35,18 @@ from gharts_core.services.sync import SyncService, SyncSettings, TriggerOutcome
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_github import FakeRunnerPlatform
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    T0,
+    audit_rows,
+    make_runner,
+    make_team,
+    make_user,
+    security_events,
+    seed,
+    stored_runner,
+    transitions,
+    user_principal,
+)
 
 LABELS = ("backend", "gpu-a100")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from admin_support import World, machine_principal, outsider, principal_for
 
 from gharts_core.errors import NotTeamMember, TeamNotFound, ValidationFailed
 from gharts_core.model import (
@@ -18,6 +17,7 @@ from gharts_core.model import (
 from gharts_core.ports.storage import Page
 from gharts_core.services._events import audit_event, security_event
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
+from tests.unit.admin_support import World, machine_principal, outsider, principal_for
 
 
 @pytest.fixture

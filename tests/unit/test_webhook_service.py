@@ -4,17 +4,6 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from builders import (
-    HookedPlatform,
-    audit_rows,
-    make_runner,
-    make_team,
-    security_events,
-    seed,
-    stored_runner,
-    transitions,
-    update_runner,
-)
 
 from gharts_core.errors import GitHubUnavailable
 from gharts_core.model import (
@@ -38,6 +27,17 @@ from gharts_core.services.webhook import (
 )
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_store import FakeStore
+from tests.unit.builders import (
+    HookedPlatform,
+    audit_rows,
+    make_runner,
+    make_team,
+    security_events,
+    seed,
+    stored_runner,
+    transitions,
+    update_runner,
+)
 
 WEBHOOK_JOB = AuditAction.WEBHOOK_JOB.value
 REPOSITORY = "octo/app"

@@ -6,20 +6,23 @@ description; a test fails at teardown if anything did not match.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from github_openapi import ExchangeRecorder, GitHubOpenAPI
-from github_support import Backend, FakeControl, SimulatorControl
-
 from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
+
 from gharts_core.testing.fake_github import FakeRunnerPlatform
+from tests.contract.github.github_openapi import ExchangeRecorder, GitHubOpenAPI
+from tests.contract.github.github_support import (
+    Backend,
+    FakeControl,
+    SimulatedFactory,
+    SimulatorControl,
+)
 
 SCOPE = "org:acme"
-
-SimulatedFactory = Callable[..., AbstractAsyncContextManager[SimulatedGitHub]]
 
 
 @pytest.fixture(scope="session")

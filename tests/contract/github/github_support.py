@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import attrs
 
 from gharts_adapters.github.simulator import GitHubSimulator
+from gharts_adapters.github.simulator.wiring import SimulatedGitHub
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.testing.fake_github import FakeRunnerPlatform
+
+SimulatedFactory = Callable[..., AbstractAsyncContextManager[SimulatedGitHub]]
+"""The ``simulated`` fixture: ``simulated_github`` with every exchange checked against OpenAPI."""
 
 
 class Control(Protocol):

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from gharts_adapters.github.simulator.testing import app_key_pair, simulated_github
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from structlog.testing import capture_logs
 
-from conftest import SimulatedFactory
 from gharts_adapters.github import (
     GitHubRunnerPlatform,
     GitHubSettings,
@@ -22,10 +22,10 @@ from gharts_adapters.github import (
     build_runner_platform,
 )
 from gharts_adapters.github.simulator import GitHubSimulator, create_simulator_app
-from gharts_adapters.github.simulator.testing import app_key_pair, simulated_github
 from gharts_core.errors import GitHubRateLimited, GitHubUnavailable
 from gharts_core.ports.github import JitRequest
 from gharts_core.testing.clock import FakeClock
+from tests.contract.github.github_support import SimulatedFactory
 
 JIT = JitRequest(name="r", runner_group_id=1, labels=("gpu",))
 

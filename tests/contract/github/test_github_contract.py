@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from github_support import Backend
 
 from gharts_core.errors import Conflict
 from gharts_core.model import LabelType, ObservedLabel, ObservedRunner
 from gharts_core.ports.github import JitRequest
+from tests.contract.github.github_support import Backend
 
 
 def _request(name: str = "runner-1", *labels: str) -> JitRequest:

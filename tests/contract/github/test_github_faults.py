@@ -6,14 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
 
-from conftest import SimulatedFactory
 from gharts_adapters.github import RetryPolicy, Timeouts
 from gharts_adapters.github.simulator import Faults
-from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
 from gharts_core.errors import GitHubRateLimited, GitHubUnavailable
 from gharts_core.ports.github import JitRequest
 from gharts_core.testing.clock import FakeClock
+from tests.contract.github.github_support import SimulatedFactory
 
 JIT = JitRequest(name="r", runner_group_id=1, labels=("gpu",))
 

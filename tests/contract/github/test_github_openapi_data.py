@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from github_openapi import SUBSET, GitHubOpenAPI
+from tests.contract.github.github_openapi import SUBSET, GitHubOpenAPI
 
 WEBHOOKS = Path(__file__).parents[2] / "data" / "webhooks" / "workflow_job.json"
 RUNNER = "#/components/schemas/runner"

@@ -9,7 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from identity_support import (
+
+from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
+from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import (
     ATTACKER,
     AUDIENCE,
     OTHER_TRUSTED,
@@ -19,9 +22,6 @@ from identity_support import (
     MakeVerifier,
     RecordingTransport,
 )
-
-from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
-from gharts_core.testing.clock import FakeClock
 
 PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
 PROVIDER_START_TIMEOUT = 30.0

@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from identity_support import TRUSTED, MakeVerifier
 
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.identity.dev_issuer import KEY_FILE
 from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import TRUSTED, MakeVerifier
 
 
 def test_keys_persist_across_restarts_so_tokens_survive(trusted: DevIssuer, tmp_path: Path) -> None:

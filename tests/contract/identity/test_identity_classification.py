@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from identity_support import AUDIENCE, MakeVerifier, claims_for
 
 from gharts_adapters.identity import DevIssuer, IssuerConfig, IssuerKind
 from gharts_core.errors import InvalidToken
 from gharts_core.ports.identity import TokenKind, VerifiedToken
 from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import AUDIENCE, MakeVerifier, claims_for
 
 
 async def verify(

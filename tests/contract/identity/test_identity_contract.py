@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from identity_support import TRUSTED, IssuerNetwork, RecordingTransport
 
 from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
 from gharts_core.errors import InvalidToken
 from gharts_core.ports.identity import TokenKind, TokenVerifier
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_identity import FakeTokenVerifier
-from oidc_support import OidcProvider
+from tests.contract.identity.identity_support import TRUSTED, IssuerNetwork, RecordingTransport
+from tests.oidc_support import OidcProvider
 
 LIFETIME = timedelta(minutes=10)
 # The real provider stamps tokens with its own clock, a little after the fake clock started.

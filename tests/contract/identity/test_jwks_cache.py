@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from identity_support import AUDIENCE, IssuerNetwork, MakeVerifier, RecordingTransport, claims_for
 
 from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
 from gharts_core.errors import InvalidToken
 from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import (
+    AUDIENCE,
+    IssuerNetwork,
+    MakeVerifier,
+    RecordingTransport,
+    claims_for,
+)
 
 DISCOVERY = "/.well-known/openid-configuration"
 

@@ -10,7 +10,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from identity_support import (
+
+from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
+from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import (
     ATTACKER,
     AUDIENCE,
     TRUSTED,
@@ -22,9 +25,6 @@ from identity_support import (
     hs256,
     refusal,
 )
-
-from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
-from gharts_core.testing.clock import FakeClock
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])

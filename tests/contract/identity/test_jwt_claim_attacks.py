@@ -9,7 +9,11 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from identity_support import (
+
+from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
+from gharts_core.errors import InvalidToken
+from gharts_core.testing.clock import FakeClock
+from tests.contract.identity.identity_support import (
     AUDIENCE,
     TRUSTED,
     IssuerNetwork,
@@ -20,10 +24,6 @@ from identity_support import (
     claims_for,
     refusal,
 )
-
-from gharts_adapters.identity import DevIssuer, IssuerConfig, JwtVerifier
-from gharts_core.errors import InvalidToken
-from gharts_core.testing.clock import FakeClock
 
 
 @pytest.mark.parametrize(

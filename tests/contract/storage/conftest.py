@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from storage_support import Backend
 
 from gharts_core.ports.storage import Store
-from postgres import delete_all_rows
+from tests.contract.storage.storage_support import Backend
+from tests.postgres import delete_all_rows
 
 
 @pytest.fixture(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from storage_support import add_teams, make_team
 
 from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import Page, TeamFilter
 from gharts_core.testing.fake_store import FakeStore
+from tests.contract.storage.storage_support import add_teams, make_team
 
 
 async def test_a_simulated_outage_fails_every_unit_of_work_until_healed() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 import pytest
-from storage_support import BOB, add_teams, make_audit, make_security, make_team, minutes
 
 from gharts_core.model import (
     AuditAction,
@@ -16,6 +15,14 @@ from gharts_core.model import (
     SyncState,
 )
 from gharts_core.ports.storage import AuditFilter, Page, SecurityEventFilter, Store
+from tests.contract.storage.storage_support import (
+    BOB,
+    add_teams,
+    make_audit,
+    make_security,
+    make_team,
+    minutes,
+)
 
 TEAM = make_team("team-a")
 DETAILS = {"labels": ["gpu-a100", "linux"], "count": 3, "nested": {"ok": True, "none": None}}

@@ -7,12 +7,18 @@ import uuid
 
 import attrs
 import pytest
-from storage_support import add_teams, make_client, make_team, make_user, minutes
 
 from gharts_core.authz import ensure_not_last_admin
 from gharts_core.errors import ClientNotFound, Conflict, TeamNotFound, UserNotFound
 from gharts_core.model import User
 from gharts_core.ports.storage import ClientFilter, Page, Store, TeamFilter, UserFilter
+from tests.contract.storage.storage_support import (
+    add_teams,
+    make_client,
+    make_team,
+    make_user,
+    minutes,
+)
 
 
 async def _add_users(store: Store, *users: User) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from storage_support import add_teams, make_runner, make_team, minutes
 
 from gharts_core.model import RunnerRecord, RunnerStatus, Team
 from gharts_core.ports.storage import Page, RunnerFilter, Store
+from tests.contract.storage.storage_support import add_teams, make_runner, make_team, minutes
 
 TEAM_A = make_team("team-a", team_id=uuid.UUID(int=0xA))
 TEAM_B = make_team("team-b", team_id=uuid.UUID(int=0xB))

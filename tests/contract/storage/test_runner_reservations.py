@@ -7,11 +7,17 @@ import uuid
 
 import attrs
 import pytest
-from storage_support import Backend, add_teams, make_runner, make_team, minutes
 
 from gharts_core.errors import Conflict, QuotaExceeded, RunnerNotFound, TeamNotFound
 from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
 from gharts_core.ports.storage import Page, RunnerFilter, Store
+from tests.contract.storage.storage_support import (
+    Backend,
+    add_teams,
+    make_runner,
+    make_team,
+    minutes,
+)
 
 
 async def _reserve(store: Store, runner: RunnerRecord, max_runners: int | None) -> str:

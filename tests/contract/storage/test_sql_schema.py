@@ -16,12 +16,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import exc, inspect, text
 from sqlalchemy.engine import Connection
-from storage_support import make_audit, make_security, make_user, minutes
 
 from gharts_adapters.storage import create_engine, create_store, metadata, upgrade
 from gharts_adapters.storage.migrate import downgrade
 from gharts_core.errors import Conflict, StorageUnavailable
-from postgres import require_postgres, temporary_database
+from tests.contract.storage.storage_support import make_audit, make_security, make_user, minutes
+from tests.postgres import require_postgres, temporary_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

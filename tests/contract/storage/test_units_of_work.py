@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from storage_support import (
+
+from gharts_core.errors import Conflict
+from gharts_core.model import Team, User
+from gharts_core.ports.storage import AuditFilter, Page, Store, TeamFilter
+from tests.contract.storage.storage_support import (
     Backend,
     add_teams,
     make_audit,
@@ -12,10 +16,6 @@ from storage_support import (
     make_user,
     minutes,
 )
-
-from gharts_core.errors import Conflict
-from gharts_core.model import Team, User
-from gharts_core.ports.storage import AuditFilter, Page, Store, TeamFilter
 
 
 class Boom(Exception):

@@ -1,0 +1,1 @@
+"""The test suite: unit, contract and integration tests, and helpers they share."""

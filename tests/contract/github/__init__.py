@@ -1,0 +1,1 @@
+"""The GitHub port: the fake and the REST adapter over the simulator."""

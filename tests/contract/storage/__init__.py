@@ -1,0 +1,1 @@
+"""The storage port: the fake store, SQLite and PostgreSQL."""

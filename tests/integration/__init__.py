@@ -1,0 +1,1 @@
+"""The HTTP app end to end: Litestar test client, real adapters."""

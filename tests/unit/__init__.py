@@ -1,0 +1,1 @@
+"""Core behaviour through the fakes: fast, no I/O."""
