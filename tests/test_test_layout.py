@@ -13,6 +13,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).parent
 SKIPPED_FOLDERS = {"node_modules", "__pycache__"}
+EDGE_PACKAGES = {"gharts_adapters", "gharts_http"}
 
 
 def _python_files() -> list[Path]:
@@ -65,6 +66,18 @@ def test_helpers_are_imported_by_their_package_path() -> None:
         for path in _python_files()
         for module in _imported_modules(path)
         if module.split(".")[0] in bare_names
+    ]
+
+
+def test_unit_tests_reach_the_core_only() -> None:
+    """tests/unit is core behaviour through the fakes; adapter and HTTP tests live elsewhere."""
+    expected: list[str] = []
+    assert expected == [
+        f"{_relative(path)}: {module}"
+        for path in _python_files()
+        if path.is_relative_to(TESTS / "unit")
+        for module in _imported_modules(path)
+        if module.split(".")[0] in EDGE_PACKAGES
     ]
 
 
