@@ -44,9 +44,7 @@ async def _create_admin(args: argparse.Namespace, services: Services) -> int:
 async def _list_users(args: argparse.Namespace, services: Services) -> int:
     query = UserQuery(email=args.email, team=args.team)
     page = Page(limit=args.limit, offset=args.offset)
-    found = await services.users.list_users(SYSTEM, query, page)
-    users = [UserResponse.of(details) for details in found.items]
-    print_json(UserListResponse(users=users, total=found.total))
+    print_json(UserListResponse.of(await services.users.list_users(SYSTEM, query, page)))
     return EXIT_OK
 
 

@@ -26,11 +26,9 @@ from gharts_http.api.controllers._params import Limit, Offset, Since, Until
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.audit import (
-    AuditEventResponse,
     AuditListResponse,
     ExportFormat,
     SecurityEventListResponse,
-    SecurityEventResponse,
     StatsResponse,
 )
 
@@ -114,9 +112,7 @@ class AdminAuditController(Controller):
         """One page of audit rows matching every filter given, newest first."""
         query = AuditQuery(actor, action, team, target, outcome, since, until)
         page = await services.audit.list_audit(principal, query, Page(limit=limit, offset=offset))
-        return AuditListResponse(
-            events=[AuditEventResponse.of(event) for event in page.items], total=page.total
-        )
+        return AuditListResponse.of(page)
 
     @get(
         "/audit/export",
@@ -177,9 +173,7 @@ class AdminAuditController(Controller):
         page = await services.audit.list_security_events(
             principal, query, Page(limit=limit, offset=offset)
         )
-        return SecurityEventListResponse(
-            events=[SecurityEventResponse.of(event) for event in page.items], total=page.total
-        )
+        return SecurityEventListResponse.of(page)
 
     @get("/stats", summary="Service statistics", responses=error_responses(*_ADMIN))
     async def stats(self, principal: PrincipalDep, services: ServicesDep) -> StatsResponse:

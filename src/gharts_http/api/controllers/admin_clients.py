@@ -86,9 +86,7 @@ class AdminClientController(Controller):
         page = await services.clients.list_clients(
             principal, query, Page(limit=limit, offset=offset)
         )
-        return ClientListResponse(
-            clients=[ClientResponse.of(details) for details in page.items], total=page.total
-        )
+        return ClientListResponse.of(page)
 
     @get(
         "/{client_id:uuid}", summary="Get a machine client", responses=error_responses(*_ONE_CLIENT)

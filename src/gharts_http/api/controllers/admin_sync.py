@@ -11,7 +11,6 @@ from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.sync import (
     SyncCompletedResponse,
-    SyncRunResponse,
     SyncScheduledResponse,
     SyncStatusResponse,
 )
@@ -86,4 +85,4 @@ class AdminSyncController(Controller):
             await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
             return Response(SyncScheduledResponse(), status_code=202)
         await sync.record_trigger(principal, TriggerOutcome.RAN, report)
-        return Response(SyncCompletedResponse(report=SyncRunResponse.of(report)), status_code=200)
+        return Response(SyncCompletedResponse.of(report), status_code=200)

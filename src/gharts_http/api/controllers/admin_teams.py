@@ -19,7 +19,6 @@ from gharts_http.api.schemas.admin import (
     AddMemberBody,
     CreateTeamBody,
     MemberListResponse,
-    MemberResponse,
     MembershipResponse,
     UpdateTeamBody,
 )
@@ -71,9 +70,7 @@ class AdminTeamController(Controller):
         page = await services.teams.list_teams(
             principal, TeamQuery(is_active=is_active), Page(limit=limit, offset=offset)
         )
-        return TeamListResponse(
-            teams=[TeamResponse.of(team) for team in page.items], total=page.total
-        )
+        return TeamListResponse.of(page)
 
     @get("/{team:str}", summary="Get a team", responses=error_responses(*_ONE_TEAM))
     async def get_team(
@@ -143,10 +140,7 @@ class AdminTeamController(Controller):
         self, team: TeamName, principal: PrincipalDep, services: ServicesDep
     ) -> MemberListResponse:
         """List the team's members, ordered by email."""
-        members = await services.teams.list_members(principal, team)
-        return MemberListResponse(
-            members=[MemberResponse.of(user) for user in members], total=len(members)
-        )
+        return MemberListResponse.of(await services.teams.list_members(principal, team))
 
     @post(
         "/{team:str}/members",

@@ -68,9 +68,7 @@ class AdminUserController(Controller):
         """One page of users matching the filters, ordered by email."""
         query = UserQuery(email=email, is_admin=is_admin, is_active=is_active, team=team)
         page = await services.users.list_users(principal, query, Page(limit=limit, offset=offset))
-        return UserListResponse(
-            users=[UserResponse.of(details) for details in page.items], total=page.total
-        )
+        return UserListResponse.of(page)
 
     @get("/{user_id:uuid}", summary="Get a user", responses=error_responses(*_ONE_USER))
     async def get_user(

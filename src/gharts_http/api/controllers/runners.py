@@ -18,7 +18,6 @@ from gharts_http.api.dto import CattrsBody
 from gharts_http.api.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.api.schemas.runners import (
     JitRunnerResponse,
-    ObservedRunnerResponse,
     ProvisionJitBody,
     ProvisionTokenBody,
     RefreshedRunnerResponse,
@@ -118,9 +117,7 @@ class RunnerController(Controller):
         """List the runners the caller may see, newest first; filtered and paged in the database."""
         query = RunnerQuery(status=status, team_name=team_name, label=label)
         page = await services.runners.list(principal, query, Page(limit=limit, offset=offset))
-        return RunnerListResponse(
-            runners=[RunnerResponse.of(runner) for runner in page.items], total=page.total
-        )
+        return RunnerListResponse.of(page)
 
     @get("/{runner_id:uuid}", summary="Get one runner", responses=error_responses(*_ONE_RUNNER))
     async def get_runner(
@@ -139,20 +136,7 @@ class RunnerController(Controller):
         self, runner_id: RunnerId, principal: PrincipalDep, services: ServicesDep
     ) -> RefreshedRunnerResponse:
         """Update the record from what GitHub reports for this runner."""
-        result = await services.runners.refresh(principal, runner_id)
-        observed = result.observed
-        return RefreshedRunnerResponse(
-            runner=RunnerResponse.of(result.runner),
-            github=None
-            if observed is None
-            else ObservedRunnerResponse(
-                id=observed.id,
-                name=observed.name,
-                status=observed.status,
-                busy=observed.busy,
-                labels=[label.name for label in observed.labels],
-            ),
-        )
+        return RefreshedRunnerResponse.of(await services.runners.refresh(principal, runner_id))
 
     @delete(
         "/{runner_id:uuid}",

@@ -14,12 +14,7 @@ from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQue
 from gharts_http.api.controllers._params import Limit, Offset, Since, Until
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.errors import AUTHENTICATED_ERRORS, error_responses
-from gharts_http.api.schemas.audit import (
-    AuditEventResponse,
-    AuditListResponse,
-    SecurityEventListResponse,
-    SecurityEventResponse,
-)
+from gharts_http.api.schemas.audit import AuditListResponse, SecurityEventListResponse
 from gharts_http.api.schemas.teams import TeamListResponse, TeamResponse
 
 E = ErrorCode
@@ -50,9 +45,7 @@ class TeamViewController(Controller):
     ) -> TeamListResponse:
         """List the teams the caller belongs to (every team for admins), by name."""
         page = await services.team_views.list_teams(principal, Page(limit=limit, offset=offset))
-        return TeamListResponse(
-            teams=[TeamResponse.of(team) for team in page.items], total=page.total
-        )
+        return TeamListResponse.of(page)
 
     @get(
         "/{team:str}",
@@ -90,9 +83,7 @@ class TeamViewController(Controller):
         page = await services.team_views.team_audit(
             principal, team, query, Page(limit=limit, offset=offset)
         )
-        return AuditListResponse(
-            events=[AuditEventResponse.of(event) for event in page.items], total=page.total
-        )
+        return AuditListResponse.of(page)
 
     @get(
         "/{team:str}/security-events",
@@ -117,6 +108,4 @@ class TeamViewController(Controller):
         page = await services.team_views.team_security_events(
             principal, team, query, Page(limit=limit, offset=offset)
         )
-        return SecurityEventListResponse(
-            events=[SecurityEventResponse.of(event) for event in page.items], total=page.total
-        )
+        return SecurityEventListResponse.of(page)

@@ -9,11 +9,13 @@ sends them: every field optional, typed ``T``, described by its ``metadata``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
 from gharts_core.model import UNSET, Unset, User
+from gharts_core.ports.storage import PageResult
 from gharts_core.services.admin_clients import ClientDetails, CreateClient, UpdateClient
 from gharts_core.services.admin_teams import (
     DEFAULT_RUNNER_GROUP_ID,
@@ -127,6 +129,11 @@ class UserListResponse:
     users: list[UserResponse]
     total: int
 
+    @classmethod
+    def of(cls, page: PageResult[UserDetails]) -> UserListResponse:
+        """Build the response from one page of the service's users."""
+        return cls(users=[UserResponse.of(details) for details in page.items], total=page.total)
+
 
 # Teams (responses: gharts_http.api.schemas.teams.TeamResponse)
 
@@ -213,6 +220,11 @@ class MemberListResponse:
 
     members: list[MemberResponse]
     total: int
+
+    @classmethod
+    def of(cls, members: Sequence[User]) -> MemberListResponse:
+        """Build the response from all of a team's members."""
+        return cls(members=[MemberResponse.of(user) for user in members], total=len(members))
 
 
 @attrs.frozen(kw_only=True)
@@ -318,3 +330,8 @@ class ClientListResponse:
 
     clients: list[ClientResponse]
     total: int
+
+    @classmethod
+    def of(cls, page: PageResult[ClientDetails]) -> ClientListResponse:
+        """Build the response from one page of the service's clients."""
+        return cls(clients=[ClientResponse.of(details) for details in page.items], total=page.total)

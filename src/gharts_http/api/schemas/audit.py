@@ -19,6 +19,7 @@ from gharts_core.model import (
     SecurityEventType,
     Severity,
 )
+from gharts_core.ports.storage import PageResult
 from gharts_core.services.admin_audit import Stats
 
 
@@ -82,6 +83,11 @@ class AuditListResponse:
     events: list[AuditEventResponse]
     total: int
 
+    @classmethod
+    def of(cls, page: PageResult[AuditEvent]) -> AuditListResponse:
+        """Build the response from one page of audit rows."""
+        return cls(events=[AuditEventResponse.of(event) for event in page.items], total=page.total)
+
 
 @attrs.frozen(kw_only=True)
 class SecurityEventResponse:
@@ -121,6 +127,13 @@ class SecurityEventListResponse:
 
     events: list[SecurityEventResponse]
     total: int
+
+    @classmethod
+    def of(cls, page: PageResult[SecurityEvent]) -> SecurityEventListResponse:
+        """Build the response from one page of security events."""
+        return cls(
+            events=[SecurityEventResponse.of(event) for event in page.items], total=page.total
+        )
 
 
 def _by_status(counts: Mapping[RunnerStatus, int]) -> dict[str, int]:

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import attrs
 
-from gharts_core.model import RunnerRecord, RunnerStatus
+from gharts_core.model import ObservedRunner, RunnerRecord, RunnerStatus
+from gharts_core.ports.storage import PageResult
 from gharts_core.services.auth import Identity
 from gharts_core.services.policy_check import PolicyCheckResult
 from gharts_core.services.provision import (
@@ -16,6 +17,7 @@ from gharts_core.services.provision import (
     ProvisionRegistrationToken,
     RegistrationTokenIssued,
 )
+from gharts_core.services.runners import RunnerRefreshed
 from gharts_http.api.converters import to_command
 from gharts_http.api.errors import PolicyViolationBody
 
@@ -162,6 +164,11 @@ class RunnerListResponse:
     runners: list[RunnerResponse]
     total: int
 
+    @classmethod
+    def of(cls, page: PageResult[RunnerRecord]) -> RunnerListResponse:
+        """Build the response from one page of runner records."""
+        return cls(runners=[RunnerResponse.of(runner) for runner in page.items], total=page.total)
+
 
 @attrs.frozen(kw_only=True)
 class ObservedRunnerResponse:
@@ -173,6 +180,17 @@ class ObservedRunnerResponse:
     busy: bool
     labels: list[str]
 
+    @classmethod
+    def of(cls, observed: ObservedRunner) -> ObservedRunnerResponse:
+        """Build the response from what GitHub reported."""
+        return cls(
+            id=observed.id,
+            name=observed.name,
+            status=observed.status,
+            busy=observed.busy,
+            labels=[label.name for label in observed.labels],
+        )
+
 
 @attrs.frozen(kw_only=True)
 class RefreshedRunnerResponse:
@@ -180,6 +198,15 @@ class RefreshedRunnerResponse:
 
     runner: RunnerResponse
     github: ObservedRunnerResponse | None
+
+    @classmethod
+    def of(cls, result: RunnerRefreshed) -> RefreshedRunnerResponse:
+        """Build the response from the service's refreshed runner."""
+        observed = result.observed
+        return cls(
+            runner=RunnerResponse.of(result.runner),
+            github=None if observed is None else ObservedRunnerResponse.of(observed),
+        )
 
 
 @attrs.frozen(kw_only=True)

@@ -85,3 +85,8 @@ class SyncCompletedResponse:
 
     status: str = "completed"
     report: SyncRunResponse
+
+    @classmethod
+    def of(cls, report: SyncReport) -> SyncCompletedResponse:
+        """Build the response from the report of the cycle that ran."""
+        return cls(report=SyncRunResponse.of(report))

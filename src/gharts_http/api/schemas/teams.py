@@ -8,6 +8,7 @@ from datetime import datetime
 import attrs
 
 from gharts_core.model import Team
+from gharts_core.ports.storage import PageResult
 from gharts_http.api.schemas.common import deactivation_fields
 
 
@@ -55,3 +56,8 @@ class TeamListResponse:
 
     teams: list[TeamResponse]
     total: int
+
+    @classmethod
+    def of(cls, page: PageResult[Team]) -> TeamListResponse:
+        """Build the response from one page of teams."""
+        return cls(teams=[TeamResponse.of(team) for team in page.items], total=page.total)
