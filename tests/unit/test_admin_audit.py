@@ -1,14 +1,10 @@
-"""Admin reads: audit log query and export, security events, statistics, export formatters."""
+"""Admin reads: audit log query and export, security events, statistics."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import attrs
 import pytest
 
 from gharts_core.errors import AdminRequired, TeamNotFound, ValidationFailed
@@ -29,14 +25,6 @@ from gharts_core.ports.storage import Page
 from gharts_core.services._events import audit_event, security_event
 from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
 from gharts_core.services.admin_clients import CreateClient
-from gharts_core.services.audit_format import (
-    AUDIT_CSV_COLUMNS,
-    audit_csv_header,
-    audit_to_csv_row,
-    audit_to_dict,
-    audit_to_jsonl_line,
-    csv_line,
-)
 from tests.unit.admin_support import World, outsider
 
 OPS = Actor(PrincipalKind.USER, uuid.UUID(int=7), "ops@example.com")
@@ -331,67 +319,3 @@ async def test_stats_counts_runners_people_teams_clients_and_recent_violations(
 
 def _client(subject: str, team: str) -> CreateClient:
     return CreateClient("https://issuer.example.com/", subject, team)
-
-
-EVENT = AuditEvent(
-    id=uuid.UUID(int=1),
-    at=datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC),
-    actor=OPS,
-    action="team.update",
-    outcome=AuditOutcome.SUCCESS,
-    target_type="team",
-    target_id="web",
-    team_id=uuid.UUID(int=2),
-    team_name="web",
-    details={"changed": ["max_runners"], "note": 'a,b "c"'},
-)
-
-
-def test_audit_to_dict_uses_rfc3339_utc_and_string_ids() -> None:
-    expected = {
-        "id": "00000000-0000-0000-0000-000000000001",
-        "at": "2026-05-04T03:02:01Z",
-        "actor": {"kind": "user", "id": "00000000-0000-0000-0000-000000000007", "name": OPS.name},
-        "action": "team.update",
-        "outcome": "success",
-        "target_type": "team",
-        "target_id": "web",
-        "team_id": "00000000-0000-0000-0000-000000000002",
-        "team_name": "web",
-        "details": {"changed": ["max_runners"], "note": 'a,b "c"'},
-    }
-    assert expected == audit_to_dict(EVENT)
-
-
-def test_audit_to_jsonl_line_is_one_json_object_per_line() -> None:
-    line = audit_to_jsonl_line(
-        attrs.evolve(EVENT, actor=Actor.system(), team_id=None, team_name=None)
-    )
-
-    parsed = json.loads(line)
-    expected = (1, True, {"kind": "system", "id": None, "name": "system"}, None)
-    actual = (line.count("\n"), line.endswith("\n"), parsed["actor"], parsed["team_id"])
-    assert expected == actual
-
-
-def test_audit_csv_rows_follow_the_header_and_survive_a_csv_reader() -> None:
-    text = csv_line(audit_csv_header()) + csv_line(
-        audit_to_csv_row(attrs.evolve(EVENT, target_id=None))
-    )
-
-    rows = list(csv.reader(io.StringIO(text)))
-
-    assert list(AUDIT_CSV_COLUMNS) == rows[0]
-    row = dict(zip(rows[0], rows[1], strict=True))
-    expected = ("2026-05-04T03:02:01Z", "", '{"changed":["max_runners"],"note":"a,b \\"c\\""}')
-    assert expected == (row["at"], row["target_id"], row["details"])
-    assert text.endswith("\r\n")
-
-
-@pytest.mark.parametrize("name", ["=HYPERLINK(1)", "+1", "-1", "@SUM(A1)"])
-def test_audit_csv_cells_never_start_a_spreadsheet_formula(name: str) -> None:
-    actor = Actor(PrincipalKind.USER, None, name)
-
-    row = audit_to_csv_row(attrs.evolve(EVENT, actor=actor))
-
-    assert ("'" + name, "") == (row[AUDIT_CSV_COLUMNS.index("actor_name")], row[3])

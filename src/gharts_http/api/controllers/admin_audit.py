@@ -16,12 +16,6 @@ from gharts_core.errors import ErrorCode
 from gharts_core.model import AuditEvent, AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
-from gharts_core.services.audit_format import (
-    audit_csv_header,
-    audit_to_csv_row,
-    audit_to_jsonl_line,
-    csv_line,
-)
 from gharts_http.api.controllers._params import Limit, Offset, Since, Until
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
@@ -30,6 +24,12 @@ from gharts_http.api.schemas.audit import (
     ExportFormat,
     SecurityEventListResponse,
     StatsResponse,
+)
+from gharts_http.api.schemas.audit_export import (
+    audit_csv_header,
+    audit_to_csv_row,
+    audit_to_jsonl_line,
+    csv_line,
 )
 
 E = ErrorCode

@@ -1,7 +1,8 @@
-"""Pure formatters for audit exports: JSON Lines and CSV (RFC 4180), one row at a time.
+"""The audit export's file formats: JSON Lines and CSV (RFC 4180), one row at a time.
 
-The HTTP layer streams what :meth:`AuditAdminService.export_audit` yields through these, so the
-CLI's ``gharts audit export`` and the endpoint write byte-identical files.
+``GET /api/v1/admin/audit/export`` streams what
+:meth:`~gharts_core.services.admin_audit.AuditAdminService.export_audit` yields through these, and
+so does ``gharts audit export``: the endpoint and the CLI write byte-identical files.
 """
 
 from __future__ import annotations
