@@ -11,7 +11,6 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from gharts_adapters.github.simulator.testing import simulated_github
 from litestar import get
 from litestar.testing import AsyncTestClient
 from litestar.types import ControllerRouterHandler
@@ -19,6 +18,7 @@ from structlog.testing import capture_logs
 
 from gharts_adapters.github import RetryPolicy, Timeouts
 from gharts_adapters.github.simulator import Faults
+from gharts_adapters.github.simulator.wiring import simulated_github
 from gharts_adapters.identity import DevIssuer, JwtVerifier
 from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import Store

@@ -11,8 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
 
+from gharts_adapters.github.simulator.wiring import SimulatedGitHub, simulated_github
 from gharts_core.testing.fake_github import FakeRunnerPlatform
 from tests.contract.github.github_openapi import ExchangeRecorder, GitHubOpenAPI
 from tests.contract.github.github_support import (

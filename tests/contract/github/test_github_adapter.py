@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from gharts_adapters.github.simulator.testing import app_key_pair, simulated_github
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from structlog.testing import capture_logs
@@ -22,6 +21,7 @@ from gharts_adapters.github import (
     build_runner_platform,
 )
 from gharts_adapters.github.simulator import GitHubSimulator, create_simulator_app
+from gharts_adapters.github.simulator.wiring import app_key_pair, simulated_github
 from gharts_core.errors import GitHubRateLimited, GitHubUnavailable
 from gharts_core.ports.github import JitRequest
 from gharts_core.testing.clock import FakeClock

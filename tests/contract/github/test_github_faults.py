@@ -6,10 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gharts_adapters.github.simulator.testing import SimulatedGitHub, simulated_github
 
 from gharts_adapters.github import RetryPolicy, Timeouts
 from gharts_adapters.github.simulator import Faults
+from gharts_adapters.github.simulator.wiring import SimulatedGitHub, simulated_github
 from gharts_core.errors import GitHubRateLimited, GitHubUnavailable
 from gharts_core.ports.github import JitRequest
 from gharts_core.testing.clock import FakeClock

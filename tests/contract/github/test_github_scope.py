@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gharts_adapters.github.simulator.testing import app_key_pair
 
 from gharts_adapters.github import GitHubScope, GitHubSettings, ScopeKind
+from gharts_adapters.github.simulator.wiring import app_key_pair
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from gharts_adapters.github.simulator.testing import SimulatedGitHub, app_key_pair
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from litestar import Litestar
 
 from gharts_adapters.github import GitHubSettings, RetryPolicy, TokenCache, build_runner_platform
 from gharts_adapters.github.simulator import Faults, GitHubSimulator, mount_simulator
+from gharts_adapters.github.simulator.wiring import SimulatedGitHub, app_key_pair
 from gharts_core.testing.clock import FakeClock
 from tests.contract.github.github_openapi import ExchangeRecorder, GitHubOpenAPI
 
