@@ -1,10 +1,16 @@
 """The drift detector: runner records and what GitHub reports in, actions out, nothing executed.
 
-:func:`detect_drift` pairs each live record with the GitHub runner it describes (by GitHub id when
-the record has one, else by name) and returns what the sync worker must do so that the database
-matches GitHub and every runner carries exactly the labels it was provisioned with. A record that
+:func:`detect_drift` pairs each live record with the GitHub runner it describes and returns what
+the sync worker must do so that the database matches GitHub and every runner carries exactly the
+labels it was provisioned with. A record that
 already matches GitHub produces no action, so a quiet cycle writes nothing. The work is linear in
 the number of runners: dictionary look-ups, no pairwise comparison.
+
+A record and a GitHub runner are the same runner only when the GitHub id the record is bound to
+and the runner's name both match (names case-insensitively, as GitHub compares them): github.com
+never reuses runner ids, but a GHES restore, a database pointed at another scope or the dev
+simulator do, and a runner with a reused id is somebody else's. A record not yet bound to an id
+is paired by name with a runner no bound record claimed.
 """
 
 from __future__ import annotations
@@ -228,6 +234,11 @@ def github_status(runner: ObservedRunner) -> RunnerStatus:
     return RunnerStatus.BUSY if runner.busy else RunnerStatus.ONLINE
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two runner names are the same on GitHub (names compare case-insensitively)."""
+    return a.lower() == b.lower()
+
+
 def detect_drift(
     records: Iterable[RunnerRecord],
     observed: Iterable[ObservedRunner],
@@ -246,6 +257,8 @@ def detect_drift(
     for index, record in enumerate(ordered):
         if record.github_runner_id is not None:
             match = by_id.get(record.github_runner_id)
+            if match is not None and not same_name(match.name, record.name):
+                match = None  # a reused id: that runner is not the one this record describes
             matches[index] = match
             if match is not None:
                 claimed.add(match.id)

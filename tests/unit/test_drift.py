@@ -227,13 +227,37 @@ def test_binding_alone_when_status_already_matches() -> None:
 
 
 def test_name_match_ignores_runner_already_claimed_by_id() -> None:
-    by_id = record("old-name", github_runner_id=5)
-    by_name = record("new-name", github_runner_id=None)
+    by_id = record("mine", github_runner_id=5)
+    by_name = record("mine-too", github_runner_id=None)
 
     expected = DriftResult(
         actions=(MarkDeleted(by_name, DeletionReason.VANISHED),), observed=1, unmanaged=0
     )
-    assert expected == detect([by_id, by_name], [seen(5, "new-name")])
+    assert expected == detect([by_id, by_name], [seen(5, "MINE")])
+
+
+def test_a_reused_github_id_is_another_runner_and_is_never_removed() -> None:
+    # Issue 12, finding 1: the dev simulator restarted and numbered from 1 again; the old team's
+    # record is gone from GitHub, the new team's runner (same id, another name) is healthy.
+    old = record("other-old", github_runner_id=1, labels=("other",))
+    new = record("demo-new", github_runner_id=1, labels=("demo",))
+
+    result = detect([old, new], [seen(1, "demo-new", custom=("demo",))])
+
+    assert result.actions == (MarkDeleted(old, DeletionReason.VANISHED),)
+    assert result.unmanaged == 0
+
+
+def test_a_reused_id_is_not_bound_to_a_record_of_another_name() -> None:
+    bound = record("old-name", github_runner_id=5)
+    unbound = record("new-name", github_runner_id=None)
+
+    result = detect([bound, unbound], [seen(5, "new-name")])
+
+    assert result.actions == (
+        BindGitHubId(unbound, 5),
+        MarkDeleted(bound, DeletionReason.VANISHED),
+    )
 
 
 def test_runners_gharts_never_created_are_counted_not_touched() -> None:

@@ -493,3 +493,31 @@ def _deleting(
         )
 
     return delete
+
+
+# ---------------------------------------------------------------- a reused GitHub id
+
+
+async def test_refresh_of_a_record_whose_id_github_gave_to_another_runner_retires_it(
+    world: World,
+) -> None:
+    reused = world.other_runner.github_runner_id
+    stale = await world.add_runner(make_runner(world.backend, "be-old", github_runner_id=reused))
+
+    refreshed = await world.service.refresh(world.alice_principal, stale.id)
+
+    expected = (RunnerStatus.DELETED, "vanished_from_github", None)
+    assert expected == (
+        refreshed.runner.status,
+        refreshed.runner.deleted_reason,
+        refreshed.observed,
+    )
+
+
+async def test_deprovision_never_removes_another_runner_that_reuses_the_id(world: World) -> None:
+    reused = world.other_runner.github_runner_id
+    stale = await world.add_runner(make_runner(world.backend, "be-old", github_runner_id=reused))
+
+    await world.service.deprovision(world.alice_principal, stale.id)
+
+    assert ["be-1", "fe-1"] == sorted(r.name for r in world.github.runners)

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from gharts_core import authz
+from gharts_core.drift import same_name
 from gharts_core.errors import GhartsError, RunnerNotFound
 from gharts_core.model import (
     AuditAction,
@@ -167,18 +168,20 @@ class RunnerService:
         return runner
 
     async def _observe(self, runner: RunnerRecord) -> ObservedRunner | None:
+        """Return the runner as GitHub has it; a runner under a reused id is not this one."""
         if runner.github_runner_id is not None:
-            return await self._github.get_runner(runner.github_runner_id)
+            observed = await self._github.get_runner(runner.github_runner_id)
+            if observed is None or not same_name(observed.name, runner.name):
+                return None
+            return observed
         return _by_name(await self._github.list_runners(), runner.name)
 
     async def _remove_from_github(self, runner: RunnerRecord) -> bool:
-        github_runner_id = runner.github_runner_id
-        if github_runner_id is None:
-            observed = _by_name(await self._github.list_runners(), runner.name)
-            if observed is None:
-                return False
-            github_runner_id = observed.id
-        return await self._github.delete_runner(github_runner_id)
+        # Asked first, by id and name: a reused GitHub id belongs to somebody else's runner.
+        observed = await self._observe(runner)
+        if observed is None:
+            return False
+        return await self._github.delete_runner(observed.id)
 
     async def _audit(
         self,
