@@ -310,29 +310,49 @@ async def test_a_failed_cancellation_is_audited_and_raised(world: World) -> None
     assert expected == (*actual, len(world.github.runners))
 
 
-async def test_a_failed_removal_after_cancelling_is_audited_not_raised(world: World) -> None:
+async def test_a_failed_removal_after_cancelling_is_audited_and_raised(world: World) -> None:
     await world.tighten_policy()
     world.github.fail_next(GitHubUnavailable(), method="delete_runner")
 
-    outcome = await world.enforce.handle(world.event())
+    with pytest.raises(GitHubUnavailable):
+        await world.enforce.handle(world.event())
 
     (_, row) = await audit_rows(world.store, WEBHOOK_JOB)
     stored = await world.stored()
-    expected = (
-        WebhookOutcome.PROCESSED,
-        AuditOutcome.FAILURE,
-        "remove",
-        RunnerStatus.BUSY,
-        [(REPOSITORY, 4242)],
-    )
-    actual = (
-        outcome,
-        row.outcome,
-        row.details["step"],
-        stored.status,
-        world.github.cancelled_runs,
-    )
+    expected = (AuditOutcome.FAILURE, "remove", RunnerStatus.BUSY, [(REPOSITORY, 4242)])
+    actual = (row.outcome, row.details["step"], stored.status, world.github.cancelled_runs)
     assert expected == actual
+
+
+@pytest.mark.parametrize("step", ["cancel_workflow_run", "delete_runner"])
+async def test_a_redelivery_after_a_failed_enforcement_enforces_again(
+    world: World, step: str
+) -> None:
+    # Issue 12, finding 6: the delivery was recorded before it was acted on, so GitHub's
+    # redelivery was answered "duplicate" and the policy-violating runner stayed.
+    await world.tighten_policy()
+    world.github.fail_next(GitHubUnavailable(), method=step)
+    event = world.event()
+    with pytest.raises(GitHubUnavailable):
+        await world.enforce.handle(event)
+
+    outcome = await world.enforce.handle(event)
+    again = await world.enforce.handle(event)
+
+    stored = await world.stored()
+    expected = (WebhookOutcome.PROCESSED, WebhookOutcome.DUPLICATE, RunnerStatus.DELETED, ())
+    assert expected == (outcome, again, stored.status, world.github.runners)
+
+
+async def test_a_webhook_naming_another_runner_under_a_reused_id_is_ignored(
+    world: World,
+) -> None:
+    event = world.event(runner_id=world.github_id, runner_name="somebody-else")
+
+    outcome = await world.audit.handle(event)
+
+    expected = (WebhookOutcome.IGNORED, RunnerStatus.PENDING)
+    assert expected == (outcome, (await world.stored()).status)
 
 
 async def test_enforcing_on_a_runner_github_never_named_only_marks_it_deleted(

@@ -338,6 +338,10 @@ class SyncStateRepository(Protocol):
 class WebhookDeliveryRepository(Protocol):
     """Seen ``X-GitHub-Delivery`` ids, for de-duplication."""
 
+    async def seen(self, delivery_id: str) -> bool:
+        """Return whether the delivery has been recorded (its effects are done)."""
+        ...
+
     async def record(self, delivery_id: str, received_at: datetime) -> bool:
         """Remember a delivery; return ``False`` when it had been seen before."""
         ...

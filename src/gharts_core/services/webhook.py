@@ -9,8 +9,11 @@ this service de-duplicates deliveries by id, then:
   and the runner removed.
 - ``completed`` retires the runner: gharts runners are ephemeral, one job each.
 
-Events about runners gharts did not provision are ``ignored``. A delivery is recorded before it
-is acted on, so a redelivery of the same id never acts twice.
+Events about runners gharts did not provision are ``ignored``. A delivery counts as done only
+once its effects are: it is recorded in the unit of work that writes them, and a delivery that
+must be enforced is recorded only after the run was cancelled and the runner removed. A failed
+enforcement raises (GitHub sees a failed delivery), and GitHub's redelivery of the same id acts
+again; a delivery that is done is answered ``duplicate`` and never acts twice.
 """
 
 from __future__ import annotations
@@ -115,6 +118,10 @@ class WorkflowJobEvent:
     runner_name: str | None = None
 
 
+class _AlreadyDone(Exception):
+    """The delivery was recorded by a concurrent handling of it: this one's writes roll back."""
+
+
 @attrs.frozen
 class _Violation:
     runner: RunnerRecord
@@ -140,25 +147,37 @@ class WebhookService:
     async def handle(self, event: WorkflowJobEvent) -> WebhookOutcome:
         """Apply one delivery and say whether it was processed, ignored or a duplicate.
 
-        In ``enforce`` mode a failure to cancel the workflow run is audited and raised; a failure
-        to remove the runner afterwards is audited only (the cancelled job ends, the ephemeral
-        runner retires, and its ``completed`` event or the sync worker records that).
+        In ``enforce`` mode a failure to cancel the workflow run or to remove the runner is
+        audited and raised, and the delivery is left unrecorded so that GitHub's redelivery
+        enforces again.
         """
         violation: _Violation | None = None
-        async with self._store.unit_of_work() as uow:
-            if not await uow.webhook_deliveries.record(event.delivery_id, self._clock.now()):
-                return WebhookOutcome.DUPLICATE
-            runner = await _managed_runner(uow, event)
-            team = None if runner is None else await uow.teams.get(runner.team_id)
-            if runner is None or team is None:
-                return WebhookOutcome.IGNORED
-            if event.action is WorkflowJobAction.IN_PROGRESS:
-                violation = await self._started(uow, event, runner, team)
-            else:
-                await self._completed(uow, event, runner, team)
-        if violation is not None and self._settings.enforcement is WebhookEnforcement.ENFORCE:
+        enforce = self._settings.enforcement is WebhookEnforcement.ENFORCE
+        try:
+            async with self._store.unit_of_work() as uow:
+                if await uow.webhook_deliveries.seen(event.delivery_id):
+                    return WebhookOutcome.DUPLICATE
+                runner = await _managed_runner(uow, event)
+                team = None if runner is None else await uow.teams.get(runner.team_id)
+                if runner is None or team is None:
+                    await self._done(uow, event)
+                    return WebhookOutcome.IGNORED
+                if event.action is WorkflowJobAction.IN_PROGRESS:
+                    violation = await self._started(uow, event, runner, team)
+                else:
+                    await self._completed(uow, event, runner, team)
+                if violation is None or not enforce:
+                    await self._done(uow, event)
+        except _AlreadyDone:
+            return WebhookOutcome.DUPLICATE
+        if violation is not None and enforce:
             await self._enforce(event, violation)
         return WebhookOutcome.PROCESSED
+
+    async def _done(self, uow: UnitOfWork, event: WorkflowJobEvent) -> None:
+        """Record the delivery with its effects; roll them back if it was done meanwhile."""
+        if not await uow.webhook_deliveries.record(event.delivery_id, self._clock.now()):
+            raise _AlreadyDone
 
     async def record_forged_delivery(self, details: Mapping[str, Any]) -> None:
         """Record a delivery whose signature did not verify (the HTTP layer answers 401)."""
@@ -234,10 +253,18 @@ class WebhookService:
             if runner.github_runner_id is not None:
                 await self._github.delete_runner(runner.github_runner_id)
         except GhartsError as error:
-            _log.warning("webhook.runner_removal_deferred", runner_id=str(runner.id))
+            _log.warning("webhook.runner_removal_failed", runner_id=str(runner.id))
             await self._record(event, runner, team, AuditOutcome.FAILURE, _failed(error, "remove"))
-            return
+            raise
+        try:
+            await self._enforced(event, runner, team)
+        except _AlreadyDone:
+            _log.info("webhook.enforced_concurrently", delivery_id=event.delivery_id)
+
+    async def _enforced(self, event: WorkflowJobEvent, runner: RunnerRecord, team: Team) -> None:
+        """Retire the removed runner and record the delivery as done, in one unit of work."""
         async with self._store.unit_of_work() as uow:
+            await self._done(uow, event)
             current = await uow.runners.get(runner.id) or runner
             removed = current
             if current.status is not RunnerStatus.DELETED:
@@ -306,7 +333,15 @@ def _match(
     by_id = (
         None
         if github_runner_id is None
-        else next((r for r in runners if r.github_runner_id == github_runner_id), None)
+        else next(
+            (
+                r
+                for r in runners
+                if r.github_runner_id == github_runner_id
+                and (not name or r.name.lower() == name.lower())
+            ),
+            None,
+        )
     )
     if by_id is not None or not name:
         return by_id

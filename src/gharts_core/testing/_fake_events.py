@@ -103,6 +103,10 @@ class FakeSyncStateRepository(FakeRepository):
 class FakeWebhookDeliveryRepository(FakeRepository):
     """Seen ``X-GitHub-Delivery`` ids."""
 
+    async def seen(self, delivery_id: str) -> bool:
+        """Return whether the delivery has been recorded."""
+        return delivery_id in self._s.deliveries
+
     async def record(self, delivery_id: str, received_at: datetime) -> bool:
         """Remember a delivery; return ``False`` when it had been seen before."""
         if delivery_id in self._s.deliveries:

@@ -189,3 +189,13 @@ async def test_webhook_deliveries_are_recorded_once_and_purged_by_age(store: Sto
 
     expected = ([True, True], False, 1, [True, False])
     assert expected == (first, again, purged, after_purge)
+
+
+async def test_a_delivery_is_seen_once_recorded_and_not_before(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        before = await uow.webhook_deliveries.seen("d-1")
+        await uow.webhook_deliveries.record("d-1", minutes(1))
+    async with store.unit_of_work() as uow:
+        after = [await uow.webhook_deliveries.seen("d-1"), await uow.webhook_deliveries.seen("d-2")]
+
+    assert (False, [True, False]) == (before, after)

@@ -136,6 +136,14 @@ class SqlWebhookDeliveryRepository(SqlRepository):
     """Seen ``X-GitHub-Delivery`` ids."""
 
     @translating
+    async def seen(self, delivery_id: str) -> bool:
+        """Return whether the delivery has been recorded."""
+        statement = select(webhook_deliveries.c.delivery_id).where(
+            webhook_deliveries.c.delivery_id == delivery_id
+        )
+        return (await self._execute(statement)).first() is not None
+
+    @translating
     async def record(self, delivery_id: str, received_at: datetime) -> bool:
         """Remember a delivery; return ``False`` when it had been seen before."""
         result = await self._execute(
