@@ -105,7 +105,9 @@ def _verifier(settings: Settings, clock: Clock, resources: AsyncExitStack) -> To
     client = httpx.AsyncClient()
     resources.push_async_callback(client.aclose)
     issuers = [issuer.to_config() for issuer in settings.auth.issuers]
-    return JwtVerifier(issuers, client, clock=clock)
+    verifier = JwtVerifier(issuers, client, clock=clock)
+    resources.push_async_callback(verifier.aclose)  # the clients of issuers with a CA bundle
+    return verifier
 
 
 def bootstrap(

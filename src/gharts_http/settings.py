@@ -98,6 +98,8 @@ class IssuerSettings:
     user_claim: str = "email"
     leeway_seconds: int = 60
     trust_email: bool = False
+    ca_bundle_path: str | None = None
+    jwks_bearer_token_path: str | None = None
 
     def to_config(self) -> IssuerConfig:
         """Return the identity adapter's configuration; ``ValueError`` names a bad value."""
@@ -110,6 +112,8 @@ class IssuerSettings:
             user_claim=self.user_claim,
             leeway=float(self.leeway_seconds),
             trust_email=self.trust_email,
+            ca_bundle_path=self.ca_bundle_path,
+            jwks_bearer_token_path=self.jwks_bearer_token_path,
         )
 
 

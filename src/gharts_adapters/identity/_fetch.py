@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from joserfc.jwk import JWKRegistry, Key
 MAX_DISCOVERY_BYTES = 64 * 1024
 MAX_JWKS_BYTES = 256 * 1024
 MAX_KEYS = 100
+MAX_BEARER_TOKEN_BYTES = 16 * 1024
 MIN_RSA_BITS = 2048
 _PUBLIC_MEMBERS = ("kty", "kid", "use", "key_ops", "alg", "n", "e", "crv", "x", "y")
 _KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
@@ -26,14 +28,42 @@ class FetchError(Exception):
     """An issuer document could not be fetched or made no sense; the message says why."""
 
 
+def read_bearer_token(path: str) -> str:
+    """Return the token in the file at ``path`` (white space stripped), read now.
+
+    A projected service-account token is rotated by the kubelet in place, so it is read again
+    for every fetch rather than once at start-up.
+    """
+    try:
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_BEARER_TOKEN_BYTES + 1)
+    except OSError as exc:
+        raise FetchError(f"the bearer token file {path} cannot be read: {exc.strerror}") from exc
+    if len(raw) > MAX_BEARER_TOKEN_BYTES:
+        raise FetchError(f"the bearer token file {path} is larger than {MAX_BEARER_TOKEN_BYTES} B")
+    token = raw.decode("ascii", errors="replace").strip()
+    if not token or not token.isprintable() or " " in token:
+        raise FetchError(f"the bearer token file {path} holds no token")
+    return token
+
+
 async def fetch_json(
-    client: httpx.AsyncClient, url: str, *, limit: int, http_timeout: float
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limit: int,
+    http_timeout: float,
+    bearer_token: str | None = None,
 ) -> tuple[dict[str, Any], httpx.Headers]:
     """GET ``url`` and return its JSON object and headers, reading at most ``limit`` bytes.
 
     ``http_timeout`` bounds the whole exchange, not each read: httpx's timeouts apply per socket
     operation, so a server dripping one byte at a time would otherwise hold the key lock forever.
+    ``bearer_token``, when given, is sent as ``Authorization: Bearer``.
     """
+    headers = {"Accept": "application/json"}
+    if bearer_token is not None:
+        headers["Authorization"] = f"Bearer {bearer_token}"
     body = bytearray()
     try:
         async with (
@@ -41,7 +71,7 @@ async def fetch_json(
             client.stream(
                 "GET",
                 url,
-                headers={"Accept": "application/json"},
+                headers=headers,
                 timeout=http_timeout,
                 follow_redirects=False,
             ) as response,
@@ -55,7 +85,7 @@ async def fetch_json(
                 body += chunk
                 if len(body) > limit:
                     raise FetchError(f"{url} is larger than {limit} bytes")
-            headers = response.headers
+            answered = response.headers
     except httpx.HTTPError as exc:
         raise FetchError(f"{url} is unreachable: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
@@ -66,7 +96,7 @@ async def fetch_json(
         raise FetchError(f"{url} did not return JSON") from exc
     if not isinstance(value, dict):
         raise FetchError(f"{url} did not return a JSON object")
-    return value, headers
+    return value, answered
 
 
 def cache_lifetime(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 from joserfc.jwa import JWSAlgModel
 from joserfc.jws import JWSRegistry
+
+from gharts_adapters.identity.tls import load_ca_bundle
 
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -78,6 +81,35 @@ def _jwks_uri(instance: IssuerConfig, _attribute: attrs.Attribute[Any], value: s
         check_url(value, what=f"jwks_uri of issuer {instance.issuer!r}")
 
 
+def _ca_bundle(instance: IssuerConfig, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        try:
+            load_ca_bundle(_path(instance, "ca_bundle_path", value))
+        except ValueError as exc:
+            raise ValueError(f"issuer {instance.issuer!r}: {exc}") from None
+
+
+def _bearer_token_file(
+    instance: IssuerConfig, _attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None:
+        path = _path(instance, "jwks_bearer_token_path", value)
+        try:
+            with Path(path).open("rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(
+                f"issuer {instance.issuer!r}: jwks_bearer_token_path {path!r} cannot be read: "
+                f"{exc.strerror}"
+            ) from None
+
+
+def _path(instance: IssuerConfig, name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"issuer {instance.issuer!r}: {name} must be a non-empty file path")
+    return value
+
+
 def _strings(values: Iterable[str] | str) -> tuple[str, ...]:
     if isinstance(values, str):
         return (values,)
@@ -138,6 +170,13 @@ class IssuerConfig:
     when ``client_id`` (or ``azp``) equals ``sub``, user otherwise. ``user_claim`` names the
     claim that carries a user's email; ``trust_email`` makes the issuer vouch for it even without
     ``email_verified``. ``leeway`` tolerates clock skew on ``nbf`` and ``iat``.
+
+    ``ca_bundle_path`` (PEM) replaces the system's trusted roots for this issuer's discovery and
+    JWKS requests: a Kubernetes API server's certificate is signed by the cluster's own CA.
+    ``jwks_bearer_token_path`` names a file whose content is sent as ``Authorization: Bearer`` to
+    the issuer's discovery document and JWKS (never to a discovered ``jwks_uri`` on another
+    origin); it is read again on every fetch, so a rotated service-account token is picked up.
+    Both files are checked when the configuration is loaded.
     """
 
     issuer: str = attrs.field(validator=_issuer_url)
@@ -150,3 +189,5 @@ class IssuerConfig:
     user_claim: str = attrs.field(default="email", validator=_user_claim)
     leeway: float = attrs.field(default=60.0, validator=_leeway)
     trust_email: bool = False
+    ca_bundle_path: str | None = attrs.field(default=None, validator=_ca_bundle)
+    jwks_bearer_token_path: str | None = attrs.field(default=None, validator=_bearer_token_file)

@@ -19,6 +19,7 @@ from gharts_adapters.identity._fetch import (
     cache_lifetime,
     fetch_json,
     import_keys,
+    read_bearer_token,
 )
 from gharts_adapters.identity.config import IssuerConfig, check_url
 from gharts_core.errors import InvalidToken
@@ -135,9 +136,14 @@ class IssuerKeys:
         now = self._now()
         self._last_attempt = now
         try:
-            jwks_uri = self._jwks_uri or await self._discover()
+            token = self._bearer_token()
+            jwks_uri = self._jwks_uri or await self._discover(token)
             document, headers = await fetch_json(
-                self._client, jwks_uri, limit=MAX_JWKS_BYTES, http_timeout=self._timeout
+                self._client,
+                jwks_uri,
+                limit=MAX_JWKS_BYTES,
+                http_timeout=self._timeout,
+                bearer_token=token if self._may_send_token(jwks_uri) else None,
             )
             keys = import_keys(document)
         except FetchError as exc:
@@ -157,10 +163,23 @@ class IssuerKeys:
         self._fresh_until = now + ttl
         log.debug("identity.jwks_loaded", issuer=self.config.issuer, kids=sorted(keys), ttl=ttl)
 
-    async def _discover(self) -> str:
+    def _bearer_token(self) -> str | None:
+        path = self.config.jwks_bearer_token_path
+        return None if path is None else read_bearer_token(path)
+
+    def _may_send_token(self, jwks_uri: str) -> bool:
+        # The token is a credential: it goes to the configured jwks_uri, or to a discovered one
+        # only on the issuer's own origin, never to wherever a discovery document points.
+        return jwks_uri == self.config.jwks_uri or _origin(jwks_uri) == _origin(self.config.issuer)
+
+    async def _discover(self, token: str | None) -> str:
         url = self.config.issuer.rstrip("/") + DISCOVERY_PATH
         document, _ = await fetch_json(
-            self._client, url, limit=MAX_DISCOVERY_BYTES, http_timeout=self._timeout
+            self._client,
+            url,
+            limit=MAX_DISCOVERY_BYTES,
+            http_timeout=self._timeout,
+            bearer_token=token,
         )
         if document.get("issuer") != self.config.issuer:
             raise FetchError(
@@ -174,6 +193,11 @@ class IssuerKeys:
         except ValueError as exc:
             raise FetchError(f"{url}: {exc}") from exc
         return jwks_uri
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = httpx.URL(url)
+    return parts.scheme, parts.host, parts.port
 
 
 def _fits(key: Key, algorithm: JWSAlgModel) -> bool:

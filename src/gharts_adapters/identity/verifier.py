@@ -24,6 +24,7 @@ from gharts_adapters.identity.keys import (
     REFETCH_INTERVAL_SECONDS,
     IssuerKeys,
 )
+from gharts_adapters.identity.tls import load_ca_bundle
 from gharts_core.errors import InvalidToken
 from gharts_core.ports.clock import Clock, SystemClock
 from gharts_core.ports.identity import VerifiedToken
@@ -39,7 +40,9 @@ class JwtVerifier:
     Every refusal is an :class:`InvalidToken` whose ``reason`` says why. Verified tokens are
     remembered by digest until they expire, as long as the key that signed them is published.
 
-    ``client`` is the shared :class:`httpx.AsyncClient`, owned and closed by the caller.
+    ``client`` is the shared :class:`httpx.AsyncClient`, owned and closed by the caller. An
+    issuer with a ``ca_bundle_path`` is reached through a client of its own that trusts only
+    that CA; the verifier makes those clients and :meth:`aclose` closes them.
     """
 
     def __init__(
@@ -55,18 +58,32 @@ class JwtVerifier:
     ) -> None:
         self._clock: Clock = clock or SystemClock()
         self._keys: dict[str, IssuerKeys] = {}
+        self._own_clients: list[httpx.AsyncClient] = []
         for config in issuers:
             if config.issuer in self._keys:
                 raise ValueError(f"issuer {config.issuer!r} is configured twice")
             self._keys[config.issuer] = IssuerKeys(
                 config,
-                client,
+                self._client_for(config, client),
                 self._clock,
                 refetch_interval=refetch_interval,
                 default_ttl=jwks_ttl,
                 timeout=fetch_timeout,
             )
         self._cache = VerifiedTokenCache(cache_size)
+
+    def _client_for(self, config: IssuerConfig, shared: httpx.AsyncClient) -> httpx.AsyncClient:
+        if config.ca_bundle_path is None:
+            return shared
+        own = httpx.AsyncClient(verify=load_ca_bundle(config.ca_bundle_path))
+        self._own_clients.append(own)
+        return own
+
+    async def aclose(self) -> None:
+        """Close the clients this verifier made for issuers with their own CA bundle."""
+        clients, self._own_clients = self._own_clients, []
+        for own in clients:
+            await own.aclose()
 
     @property
     def issuers(self) -> tuple[IssuerConfig, ...]:
