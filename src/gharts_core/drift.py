@@ -39,6 +39,7 @@ class DeletionReason(enum.StrEnum):
     PENDING_EXPIRED = "pending_expired"
     STUCK_PROVISIONING = "stuck_provisioning"
     LABEL_DRIFT = "label_drift"
+    OFFLINE_EXPIRED = "offline_expired"
 
 
 class ActionKind(enum.StrEnum):
@@ -52,6 +53,7 @@ class ActionKind(enum.StrEnum):
     ADOPT_STUCK_RUNNER = "adopt_stuck_runner"
     REMOVE_STUCK_RUNNER = "remove_stuck_runner"
     REMOVE_EXPIRED_RUNNER = "remove_expired_runner"
+    REMOVE_OFFLINE_RUNNER = "remove_offline_runner"
 
 
 @attrs.frozen
@@ -60,17 +62,25 @@ class DriftSettings:
 
     ``pending_ttl`` is how long a ``pending`` runner may go unseen online (counted from its
     creation); ``provisioning_grace`` is how old a ``provisioning`` row must be before it counts as
-    stuck (younger ones may still be waiting for GitHub's answer).
+    stuck (younger ones may still be waiting for GitHub's answer); ``offline_ttl`` is how long a
+    runner may stay ``offline`` (counted from its last change) before it is removed and frees its
+    quota slot (``None``: never).
     """
 
     pending_ttl: timedelta = attrs.field(
         default=timedelta(hours=1), validator=attrs.validators.gt(timedelta(0))
     )
     provisioning_grace: timedelta = attrs.field(
-        default=timedelta(minutes=10), validator=attrs.validators.gt(timedelta(0))
+        default=timedelta(minutes=2), validator=attrs.validators.gt(timedelta(0))
     )
+    offline_ttl: timedelta | None = attrs.field(default=timedelta(days=1))
     delete_busy_drifted: bool = False
     stuck_provisioning_action: StuckProvisioningAction = StuckProvisioningAction.REMOVE
+
+    @offline_ttl.validator
+    def _check_offline_ttl(self, _attribute: object, value: timedelta | None) -> None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("offline_ttl must be positive (or None: never)")
 
 
 def _retire(record: RunnerRecord, reason: DeletionReason, now: datetime) -> RunnerRecord:
@@ -198,6 +208,20 @@ class RemoveExpiredRunner:
         return _retire(record, self.reason, now)
 
 
+@attrs.frozen
+class RemoveOfflineRunner:
+    """Delete a runner that stayed ``offline`` longer than the offline TTL, then retire it."""
+
+    kind: ClassVar[ActionKind] = ActionKind.REMOVE_OFFLINE_RUNNER
+    reason: ClassVar[DeletionReason] = DeletionReason.OFFLINE_EXPIRED
+    runner: RunnerRecord
+    github_runner_id: int
+
+    def apply(self, record: RunnerRecord, now: datetime) -> RunnerRecord:
+        """Return ``record`` deleted as offline too long."""
+        return _retire(record, self.reason, now)
+
+
 DriftAction = (
     BindGitHubId
     | ChangeStatus
@@ -207,8 +231,9 @@ DriftAction = (
     | AdoptStuckRunner
     | RemoveStuckRunner
     | RemoveExpiredRunner
+    | RemoveOfflineRunner
 )
-GitHubRemoval = RemoveDriftedRunner | RemoveStuckRunner | RemoveExpiredRunner
+GitHubRemoval = RemoveDriftedRunner | RemoveStuckRunner | RemoveExpiredRunner | RemoveOfflineRunner
 
 
 @attrs.frozen
@@ -286,7 +311,7 @@ def _judge(
         return [] if age < settings.provisioning_grace else _resolve_stuck(record, match, settings)
     if match is None:
         return _resolve_missing(record, age, settings)
-    return _reconcile(record, match, age, settings)
+    return _reconcile(record, match, age, settings, now)
 
 
 def _resolve_missing(
@@ -300,7 +325,11 @@ def _resolve_missing(
 
 
 def _reconcile(
-    record: RunnerRecord, match: ObservedRunner, age: timedelta, settings: DriftSettings
+    record: RunnerRecord,
+    match: ObservedRunner,
+    age: timedelta,
+    settings: DriftSettings,
+    now: datetime,
 ) -> list[DriftAction]:
     actions: list[DriftAction] = []
     if record.github_runner_id is None:
@@ -314,6 +343,11 @@ def _reconcile(
         # still pending until it first connects.
         if age >= settings.pending_ttl:
             actions.append(RemoveExpiredRunner(record, match.id))
+    elif status is RunnerStatus.OFFLINE is record.status:
+        # Offline since its last change: an offline runner still holds its quota slot.
+        ttl = settings.offline_ttl
+        if ttl is not None and now - record.updated_at >= ttl:
+            actions.append(RemoveOfflineRunner(record, match.id))
     elif status is not record.status:
         actions.append(ChangeStatus(record, status))
     if drift is not None:

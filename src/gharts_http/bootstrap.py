@@ -18,7 +18,7 @@ from gharts_adapters.github import build_runner_platform
 from gharts_adapters.github.simulator import GitHubSimulator, wire_simulator
 from gharts_adapters.identity import JwtVerifier
 from gharts_adapters.storage import create_store
-from gharts_core.drift import DriftSettings
+from gharts_core.drift import DriftSettings, StuckProvisioningAction
 from gharts_core.ports.clock import Clock, SystemClock
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.identity import TokenVerifier
@@ -84,6 +84,18 @@ def _simulated_github(
     return github.platform, github.simulator
 
 
+def _drift_settings(settings: Settings) -> DriftSettings:
+    sync = settings.sync
+    offline_ttl = sync.offline_ttl_seconds
+    return DriftSettings(
+        pending_ttl=timedelta(seconds=sync.pending_ttl_seconds),
+        provisioning_grace=timedelta(seconds=sync.provisioning_grace_seconds),
+        stuck_provisioning_action=StuckProvisioningAction(sync.stuck_provisioning_action.value),
+        offline_ttl=timedelta(seconds=offline_ttl) if offline_ttl else None,
+        delete_busy_drifted=sync.delete_busy_drifted,
+    )
+
+
 def _real_github(settings: Settings, clock: Clock, resources: AsyncExitStack) -> RunnerPlatform:
     github = settings.github
     if github.app_id is None or github.installation_id is None or not github.private_key:
@@ -134,10 +146,7 @@ def bootstrap(
         resources.push_async_callback(store.close)
     pending_ttl = timedelta(seconds=settings.sync.pending_ttl_seconds)
     sync_settings = SyncSettings(
-        drift=DriftSettings(
-            pending_ttl=pending_ttl, delete_busy_drifted=settings.sync.delete_busy_drifted
-        ),
-        audit_retention_days=settings.audit.retention_days,
+        drift=_drift_settings(settings), audit_retention_days=settings.audit.retention_days
     )
     enforcement = WebhookEnforcement(settings.sync.webhook_enforcement.value)
     # Every GitHub call and token check is metered, whoever makes it (API, worker, CLI).

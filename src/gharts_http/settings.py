@@ -52,6 +52,13 @@ class WebhookEnforcementMode(enum.StrEnum):
     ENFORCE = "enforce"
 
 
+class StuckProvisioningMode(enum.StrEnum):
+    """What the sync worker does with a stuck ``provisioning`` row whose runner GitHub has."""
+
+    REMOVE = "remove"
+    ADOPT = "adopt"
+
+
 @attrs.frozen
 class ServerSettings:
     """The HTTP listener."""
@@ -131,6 +138,9 @@ class SyncSettingsSection:
 
     interval_seconds: int = 120
     pending_ttl_seconds: int = 3600
+    provisioning_grace_seconds: int = 120
+    stuck_provisioning_action: StuckProvisioningMode = StuckProvisioningMode.REMOVE
+    offline_ttl_seconds: int = 86_400  # 0: offline runners are never removed
     delete_busy_drifted: bool = False
     webhook_enforcement: WebhookEnforcementMode = WebhookEnforcementMode.AUDIT
 
@@ -228,10 +238,15 @@ def _check(settings: Settings, *, require_github: bool) -> list[str]:
     for name, value in (
         ("server.port", settings.server.port),
         ("sync.interval_seconds", settings.sync.interval_seconds),
+        ("sync.pending_ttl_seconds", settings.sync.pending_ttl_seconds),
+        ("sync.provisioning_grace_seconds", settings.sync.provisioning_grace_seconds),
         ("audit.retention_days", settings.audit.retention_days),
     ):
         if value <= 0:
             problems.append(f"{name}: must be positive (got {value})")
+    if settings.sync.offline_ttl_seconds < 0:
+        offline = settings.sync.offline_ttl_seconds
+        problems.append(f"sync.offline_ttl_seconds: must be 0 (never) or positive (got {offline})")
     return problems
 
 

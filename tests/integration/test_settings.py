@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from gharts_core.drift import StuckProvisioningAction
+from gharts_http.bootstrap import _drift_settings
 from gharts_http.settings import (
     ConfigError,
     GitHubMode,
@@ -213,3 +216,63 @@ def test_issuer_settings_become_the_identity_adapters_configuration() -> None:
 
 def test_the_web_url_is_left_to_be_derived_from_the_api_url() -> None:
     assert settings_from_mapping(SIMULATOR, environ={}).github.web_url is None
+
+
+def test_the_sync_grace_and_ttls_are_settings_that_reach_the_drift_detector() -> None:
+    # Issue 12, finding 4: the grace was a hard-coded 10 minutes and offline runners held their
+    # quota slot forever.
+    defaults = _drift_settings(settings_from_mapping({}, environ={}, require_github=False))
+    tuned = _drift_settings(
+        settings_from_mapping(
+            {
+                "sync": {
+                    "pending_ttl_seconds": 600,
+                    "provisioning_grace_seconds": 30,
+                    "stuck_provisioning_action": "adopt",
+                    "offline_ttl_seconds": 0,
+                }
+            },
+            environ={},
+            require_github=False,
+        )
+    )
+
+    assert (timedelta(hours=1), timedelta(minutes=2), timedelta(days=1)) == (
+        defaults.pending_ttl,
+        defaults.provisioning_grace,
+        defaults.offline_ttl,
+    )
+    assert (timedelta(minutes=10), timedelta(seconds=30), StuckProvisioningAction.ADOPT, None) == (
+        tuned.pending_ttl,
+        tuned.provisioning_grace,
+        tuned.stuck_provisioning_action,
+        tuned.offline_ttl,
+    )
+
+
+def test_an_unknown_stuck_provisioning_action_is_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_from_mapping(
+            {"sync": {"stuck_provisioning_action": "keep"}}, environ={}, require_github=False
+        )
+    assert "stuck_provisioning_action" in "\n".join(raised.value.problems)
+
+
+def test_sync_durations_out_of_range_are_each_one_problem() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_from_mapping(
+            {
+                "sync": {
+                    "pending_ttl_seconds": 0,
+                    "provisioning_grace_seconds": -5,
+                    "offline_ttl_seconds": -1,
+                }
+            },
+            environ={},
+            require_github=False,
+        )
+    assert {line.split(":")[0] for line in raised.value.problems} == {
+        "sync.pending_ttl_seconds",
+        "sync.provisioning_grace_seconds",
+        "sync.offline_ttl_seconds",
+    }

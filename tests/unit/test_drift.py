@@ -20,6 +20,7 @@ from gharts_core.drift import (
     MarkDeleted,
     RemoveDriftedRunner,
     RemoveExpiredRunner,
+    RemoveOfflineRunner,
     RemoveStuckRunner,
     ReportBusyDrift,
     StuckProvisioningAction,
@@ -412,6 +413,48 @@ def test_actions_are_ordered_by_runner_name_whatever_the_input_order() -> None:
     assert expected == result.actions
 
 
+# ------------------------------------------------------------------ offline TTL
+
+
+def test_runner_offline_longer_than_the_offline_ttl_is_removed_and_frees_its_slot() -> None:
+    # Issue 12, finding 4: offline runners were never removed and held their slot forever.
+    runner = record(status=RunnerStatus.OFFLINE, age=timedelta(days=1))
+
+    expected = (RemoveOfflineRunner(runner, 1),)
+    assert expected == detect([runner], [seen(status="offline")]).actions
+
+
+def test_runner_offline_for_less_than_the_offline_ttl_is_kept() -> None:
+    runner = record(status=RunnerStatus.OFFLINE, age=timedelta(hours=23))
+
+    assert NO_ACTIONS == detect([runner], [seen(status="offline")]).actions
+
+
+def test_offline_ttl_counts_from_the_last_change_not_the_creation() -> None:
+    runner = attrs.evolve(
+        record(status=RunnerStatus.OFFLINE, age=timedelta(days=30)),
+        updated_at=NOW - timedelta(minutes=5),
+    )
+
+    assert NO_ACTIONS == detect([runner], [seen(status="offline")]).actions
+
+
+def test_offline_runners_are_kept_forever_without_an_offline_ttl() -> None:
+    runner = record(status=RunnerStatus.OFFLINE, age=timedelta(days=365))
+
+    actions = detect([runner], [seen(status="offline")], DriftSettings(offline_ttl=None)).actions
+
+    assert NO_ACTIONS == actions
+
+
+def test_provisioning_grace_is_two_minutes_by_default() -> None:
+    young = record("young", status=RunnerStatus.PROVISIONING, age=timedelta(seconds=119))
+    stuck = record("stuck", status=RunnerStatus.PROVISIONING, age=timedelta(seconds=120))
+
+    expected = (MarkDeleted(stuck, DeletionReason.STUCK_PROVISIONING),)
+    assert expected == detect([young, stuck], []).actions
+
+
 def test_counts_group_actions_by_kind() -> None:
     records = [record("a", github_runner_id=1), record("b", github_runner_id=2)]
     records.append(record("c", github_runner_id=None, status=RunnerStatus.PENDING))
@@ -454,6 +497,9 @@ def test_every_action_applies_its_change_to_a_record() -> None:
     )
     assert attrs.evolve(deleted, deleted_reason="pending_expired") == applied(
         RemoveExpiredRunner(runner, 3)
+    )
+    assert attrs.evolve(deleted, deleted_reason="offline_expired") == applied(
+        RemoveOfflineRunner(runner, 3)
     )
 
 

@@ -13,6 +13,7 @@ from gharts_core.drift import (
     MarkDeleted,
     RemoveDriftedRunner,
     RemoveExpiredRunner,
+    RemoveOfflineRunner,
     RemoveStuckRunner,
     ReportBusyDrift,
 )
@@ -41,13 +42,19 @@ _AUDIT_ACTIONS = {
     ActionKind.ADOPT_STUCK_RUNNER: AuditAction.RUNNER_ADOPT,
     ActionKind.REMOVE_STUCK_RUNNER: AuditAction.RUNNER_STATUS,
     ActionKind.REMOVE_EXPIRED_RUNNER: AuditAction.RUNNER_STATUS,
+    ActionKind.REMOVE_OFFLINE_RUNNER: AuditAction.RUNNER_STATUS,
 }
 
 
 def transition_reason(action: DriftAction) -> str | None:
     """Return why the action changes the runner's status, as recorded on the transition."""
     if isinstance(
-        action, MarkDeleted | RemoveDriftedRunner | RemoveStuckRunner | RemoveExpiredRunner
+        action,
+        MarkDeleted
+        | RemoveDriftedRunner
+        | RemoveStuckRunner
+        | RemoveExpiredRunner
+        | RemoveOfflineRunner,
     ):
         return action.reason.value
     return "adopted" if isinstance(action, AdoptStuckRunner) else None

@@ -35,6 +35,7 @@ from gharts_core.drift import (
     GitHubRemoval,
     RemoveDriftedRunner,
     RemoveExpiredRunner,
+    RemoveOfflineRunner,
     RemoveStuckRunner,
     ReportBusyDrift,
     detect_drift,
@@ -65,7 +66,7 @@ __all__ = ["SyncService", "SyncSettings", "TriggerOutcome"]
 
 _log = structlog.get_logger(__name__)
 
-_REMOVALS = (RemoveDriftedRunner, RemoveStuckRunner, RemoveExpiredRunner)
+_REMOVALS = (RemoveDriftedRunner, RemoveStuckRunner, RemoveExpiredRunner, RemoveOfflineRunner)
 _DRIFT = (RemoveDriftedRunner, ReportBusyDrift)
 _DriftKey = tuple[uuid.UUID, tuple[str, ...]]
 _SKIPPED = "skipped: GitHub rate limit reached earlier in this cycle"
