@@ -1,10 +1,13 @@
 """The unit of work and the store, built from an ``async_sessionmaker`` (or a URL).
 
-SQLite: every unit of work starts with ``BEGIN IMMEDIATE``, so it holds the database's single
-write lock from its first statement and a read-then-write can never be overtaken by another
-connection (the busy timeout makes the others wait rather than fail). Within one process an
-``asyncio.Lock`` queues units of work before they touch a connection, so waiting costs no busy
-polling. PostgreSQL: ordinary READ COMMITTED transactions; the reservation locks the team row.
+SQLite: every unit of work that may write starts with ``BEGIN IMMEDIATE``, so it holds the
+database's single write lock from its first statement and a read-then-write can never be
+overtaken by another connection (the busy timeout makes the others wait rather than fail). Within
+one process an ``asyncio.Lock`` queues those units of work before they touch a connection, so
+waiting costs no busy polling. A read-only unit of work (``unit_of_work(read_only=True)``) starts
+with a deferred ``BEGIN`` instead and skips the queue: in WAL mode it reads one consistent
+snapshot while writers go on, and it never takes the write lock. PostgreSQL: ordinary READ
+COMMITTED transactions; the reservation locks the team row.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from gharts_core.ports.storage import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The execution option that marks a read-only unit of work's connection, read by _sqlite_begin.
+_READ_ONLY = "gharts_read_only"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
@@ -57,7 +62,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def configure_engine(engine: AsyncEngine) -> AsyncEngine:
@@ -92,21 +98,28 @@ class SqlUnitOfWork:
     webhook_deliveries: WebhookDeliveryRepository
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], dialect: str, lock: asyncio.Lock | None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dialect: str,
+        lock: asyncio.Lock | None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._sessions = sessions
         self._dialect = dialect
-        self._lock = lock
+        # A read-only unit of work never queues behind writers: it takes no write lock.
+        self._lock = None if read_only else lock
+        self._options = {_READ_ONLY: True} if read_only else None
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        """Begin the transaction (and, on SQLite, take the write lock)."""
+        """Begin the transaction (and, on SQLite, take the write lock unless read-only)."""
         if self._lock is not None:
             await self._lock.acquire()
         session = self._sessions()
         try:
             with translated():
-                connection = await session.connection()
+                connection = await session.connection(execution_options=self._options)
         except BaseException:
             await self._finish(session)
             raise
@@ -175,14 +188,21 @@ class SqlStore:
         self._dialect = bind.dialect.name
         self._lock = asyncio.Lock() if self._dialect == "sqlite" else None
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """Return a new unit of work, to be used with ``async with``."""
-        return SqlUnitOfWork(self._sessions, self._dialect, self._lock)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """Return a new unit of work, to be used with ``async with``.
+
+        ``read_only=True`` promises that the block only reads: on SQLite it then begins with a
+        deferred ``BEGIN``, never waiting for or taking the write lock.
+        """
+        return SqlUnitOfWork(self._sessions, self._dialect, self._lock, read_only=read_only)
 
     async def ping(self) -> bool:
         """Return whether the migrated schema answers a query within the ping timeout."""
         try:
-            async with asyncio.timeout(self._ping_timeout), self.unit_of_work() as uow:
+            async with (
+                asyncio.timeout(self._ping_timeout),
+                self.unit_of_work(read_only=True) as uow,
+            ):
                 await uow.sync_state.get()
         except Exception:  # a probe reports "not ready" whatever the failure, it never crashes
             return False

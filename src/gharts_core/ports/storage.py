@@ -259,6 +259,22 @@ class RunnerRepository(Protocol):
         """
         ...
 
+    async def advance(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition | None = None,
+    ) -> bool:
+        """Write ``after`` only if the stored runner's status is still ``before.status``.
+
+        A compare-and-set for callers that know what they read (``before``) without reading it
+        again: only the fields in which ``after`` differs from ``before`` are written, and the
+        transition is recorded only when the write happened. Return ``False`` (and write nothing)
+        when the runner is missing or someone moved it meanwhile. Raise ``Conflict`` when the
+        write would give two live runners one name.
+        """
+        ...
+
     async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:
         """Return one page of runners matching the filter, filtered and paged by the store."""
         ...
@@ -381,8 +397,13 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     """A database: hands out units of work."""
 
-    def unit_of_work(self) -> UnitOfWork:
-        """Return a new unit of work, to be used with ``async with``."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new unit of work, to be used with ``async with``.
+
+        ``read_only=True`` promises the block writes nothing: the store may then serve it without
+        its write lock (SQLite's deferred ``BEGIN``), so lookups never queue behind writers. A
+        write inside a read-only unit of work is a bug; the fake raises ``RuntimeError`` for it.
+        """
         ...
 
     async def ping(self) -> bool:

@@ -5,12 +5,19 @@ belong to an active registered client. User tokens must match an active user, by
 subject) once bound, or by a verified email on the first login, when the (issuer, subject) is
 bound to the admin-created row. A row already bound to another subject is never taken over by
 email. Refusals of verified callers are security events; bad tokens are not (they are noise).
+
+The lookup is a read-only unit of work (it never takes SQLite's write lock); only a first login
+or a refusal writes. A principal resolved from a bearer token is kept for ``principal_ttl`` (5 s
+by default, at most ``principal_cache_size`` of them): a deactivated user, a disabled client or a
+changed membership takes effect within that bound in every process, and at once in a process
+that calls :meth:`AuthService.forget_principals`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 
 import attrs
 
@@ -30,6 +37,7 @@ from gharts_core.ports.clock import Clock
 from gharts_core.ports.identity import TokenKind, TokenVerifier, VerifiedToken
 from gharts_core.ports.storage import Store, UnitOfWork
 from gharts_core.services._events import audit_event, security_event
+from gharts_core.services._principal_cache import PrincipalCache
 
 __all__ = ["AuthService", "AuthenticationSettings", "Identity", "TeamMembership"]
 
@@ -38,11 +46,24 @@ def _emails(values: Iterable[str]) -> frozenset[str]:
     return frozenset(value.strip().lower() for value in values)
 
 
+def _not_negative(_instance: object, _attribute: object, value: timedelta) -> None:
+    if value < timedelta(0):
+        raise ValueError("principal_ttl must not be negative")
+
+
 @attrs.frozen(kw_only=True)
 class AuthenticationSettings:
-    """``bootstrap_admins``: emails made admins on their first verified login when absent."""
+    """How callers are recognised.
+
+    ``bootstrap_admins``: emails made admins on their first verified login when absent.
+    ``principal_ttl``: how long a principal resolved from a bearer token is reused without
+    reading its row again (zero turns the cache off); ``principal_cache_size``: how many
+    principals are kept at most.
+    """
 
     bootstrap_admins: frozenset[str] = attrs.field(default=frozenset(), converter=_emails)
+    principal_ttl: timedelta = attrs.field(default=timedelta(seconds=5), validator=_not_negative)
+    principal_cache_size: int = attrs.field(default=10_000, validator=attrs.validators.ge(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -90,14 +111,36 @@ class AuthService:
         self._verifier = verifier
         self._clock = clock
         self._settings = settings or AuthenticationSettings()
+        self._principals = PrincipalCache(
+            self._settings.principal_ttl, self._settings.principal_cache_size
+        )
+
+    def forget_principals(self) -> None:
+        """Forget every cached principal, so each caller's next request reads its row again."""
+        self._principals.clear()
 
     async def authenticate(self, token: str) -> Principal:
         """Verify ``token`` and return the principal it stands for.
 
         Raise ``InvalidToken`` for a token the verifier refuses and ``UserNotAuthorized`` for a
-        verified caller gharts does not know or has disabled.
+        verified caller gharts does not know or has disabled (within ``principal_ttl`` of the
+        change: a resolved principal is reused that long).
         """
         verified = await self._verifier.verify(token)
+        key = (verified.kind, verified.issuer, verified.subject)
+        cached = self._principals.get(key, self._clock.now())
+        if cached is not None:
+            return cached
+        principal = await self._resolve(verified)
+        self._principals.put(key, principal, self._clock.now())
+        return principal
+
+    async def _resolve(self, verified: VerifiedToken) -> Principal:
+        # A known caller is resolved reading only; a first login or a refusal writes.
+        async with self._store.unit_of_work(read_only=True) as uow:
+            known = await self._look_up(uow, verified)
+        if isinstance(known, Principal):
+            return known
         async with self._store.unit_of_work() as uow:
             if verified.kind is TokenKind.MACHINE:
                 outcome = await self._machine(uow, verified)
@@ -122,9 +165,19 @@ class AuthService:
             raise UserNotAuthorized(outcome.reason)
         return outcome
 
+    async def _look_up(self, uow: UnitOfWork, verified: VerifiedToken) -> Principal | None:
+        """Return the principal of a known, active caller; ``None`` when a write is needed."""
+        if verified.kind is TokenKind.MACHINE:
+            machine = await self._machine(uow, verified)
+            return machine if isinstance(machine, Principal) else None
+        user = await uow.users.get_by_subject(verified.issuer, verified.subject)
+        if user is None or not user.is_active:
+            return None
+        return await self._principal(uow, user, verified.issuer, verified.subject)
+
     async def describe(self, principal: Principal) -> Identity:
         """Return the caller's identity, capabilities and teams (with their active flag)."""
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             teams = [await uow.teams.get(team_id) for team_id in principal.team_ids]
         memberships = sorted(
             (TeamMembership(id=t.id, name=t.name, is_active=t.is_active) for t in teams if t),
@@ -168,6 +221,9 @@ class AuthService:
             user = found
         if not user.is_active:
             return _Refusal(_actor(user), "This user is deactivated.")
+        return await self._principal(uow, user, verified.issuer, verified.subject)
+
+    async def _principal(self, uow: UnitOfWork, user: User, issuer: str, subject: str) -> Principal:
         return Principal(
             kind=PrincipalKind.USER,
             id=user.id,
@@ -176,8 +232,8 @@ class AuthService:
             capabilities=user.capabilities,
             team_ids=await uow.memberships.team_ids_of(user.id),
             email=user.email,
-            issuer=verified.issuer,
-            subject=verified.subject,
+            issuer=issuer,
+            subject=subject,
         )
 
     async def _first_login(self, uow: UnitOfWork, verified: VerifiedToken) -> User | _Refusal:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
+import attrs
+
 from gharts_core.errors import Conflict, RunnerNotFound, TeamNotFound
 from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
 from gharts_core.ports.storage import Page, PageResult, RunnerFilter
@@ -56,6 +58,24 @@ class FakeRunnerRepository(FakeRepository):
         if transition is not None:
             self._s.transitions.append(transition)
         self._s.writes += 1
+
+    async def advance(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition | None = None,
+    ) -> bool:
+        """Write the fields ``after`` changes if the stored status is still ``before.status``."""
+        stored = self._s.runners.get(after.id)
+        if stored is None or stored.status is not before.status:
+            return False
+        changed = {
+            field.name: getattr(after, field.name)
+            for field in attrs.fields(RunnerRecord)
+            if getattr(after, field.name) != getattr(before, field.name)
+        }
+        await self.save(attrs.evolve(stored, **changed), transition)
+        return True
 
     async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:
         """Return one page of runners matching the filter, newest first, then by id."""

@@ -63,16 +63,23 @@ class FakeUnitOfWork:
     sync_state: SyncStateRepository
     webhook_deliveries: WebhookDeliveryRepository
 
-    def __init__(self, store: FakeStore) -> None:
+    def __init__(self, store: FakeStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._state: FakeState | None = None
+        self._writes_at_start = 0
 
     async def __aenter__(self) -> FakeUnitOfWork:
-        """Wait for every other unit of work to finish, then begin on a copy of the state."""
+        """Wait for every other writing unit of work to finish, then begin on a copy of the state.
+
+        A read-only unit of work waits for nobody: it reads the committed state as it was.
+        """
         self._store.raise_if_failing()
-        await self._store.lock.acquire()
+        if not self._read_only:
+            await self._store.lock.acquire()
         state = self._store.state.copy()
         self._state = state
+        self._writes_at_start = state.writes
         self.users = FakeUserRepository(state)
         self.teams = FakeTeamRepository(state)
         self.memberships = FakeMembershipRepository(state)
@@ -90,14 +97,22 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Swap the copy in when the block succeeded; drop it when it raised."""
+        """Swap the copy in when the block succeeded; drop it when it raised.
+
+        Raise ``RuntimeError`` when a read-only unit of work changed something: that is a bug.
+        """
         try:
             if exc_type is None and self._state is not None:
                 self._store.raise_if_failing()
-                self._store.state = self._state
+                if self._read_only:
+                    if self._state.writes != self._writes_at_start:
+                        raise RuntimeError("a read-only unit of work wrote to the store")
+                else:
+                    self._store.state = self._state
         finally:
             self._state = None
-            self._store.lock.release()
+            if not self._read_only:
+                self._store.lock.release()
 
 
 class FakeStore:
@@ -127,9 +142,9 @@ class FakeStore:
         if self._failure is not None:
             raise self._failure
 
-    def unit_of_work(self) -> FakeUnitOfWork:
-        """Return a new unit of work, to be used with ``async with``."""
-        return FakeUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        """Return a new unit of work, to be used with ``async with`` (see the port's contract)."""
+        return FakeUnitOfWork(self, read_only=read_only)
 
     async def ping(self) -> bool:
         """Return whether the store answers: ``False`` while an outage is simulated."""

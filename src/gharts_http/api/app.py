@@ -25,6 +25,7 @@ from gharts_http.api.controllers.teams import TeamViewController
 from gharts_http.api.controllers.webhooks import WebhookController
 from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES
 from gharts_http.api.errors import EXCEPTION_HANDLERS
+from gharts_http.api.principal_cache import forget_principals_after_admin_change
 from gharts_http.api.rate_limit import RateLimits
 from gharts_http.api.request_context import add_request_id_header
 from gharts_http.bootstrap import Services
@@ -80,7 +81,7 @@ def create_app(
         route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
         dependencies=DEPENDENCIES,
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        before_send=[add_request_id_header],
+        before_send=[add_request_id_header, forget_principals_after_admin_change],
         openapi_config=openapi_config(),
         request_max_body_size=services.settings.server.max_body_bytes,
         on_startup=[warm_identity],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
+from typing import NoReturn
 
 from sqlalchemy import (
     ColumnElement,
@@ -12,12 +13,14 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
@@ -34,6 +37,16 @@ _LIVE_PREDICATE = text("status <> 'deleted'")
 _LIVE = runners.c.status != literal_column("'deleted'")
 
 
+def _live_count(team_id: uuid.UUID) -> ScalarSelect[int]:
+    """Return the number of the team's live runners, as a scalar subquery."""
+    return (
+        select(func.count())
+        .select_from(runners)
+        .where(_LIVE, runners.c.team_id == team_id)
+        .scalar_subquery()
+    )
+
+
 class SqlRunnerRepository(SqlRepository):
     """Runner records and their transitions."""
 
@@ -43,26 +56,31 @@ class SqlRunnerRepository(SqlRepository):
 
         PostgreSQL: the team row is locked (``SELECT ... FOR UPDATE``), so reservations for one
         team queue up and each counts the ones committed before it. SQLite: the unit of work
-        already holds the database's write lock (``BEGIN IMMEDIATE``). The partial unique index
-        on live runner names settles races between teams.
+        already holds the database's write lock (``BEGIN IMMEDIATE``). The team's existence and
+        its room are the guard of one ``INSERT ... SELECT``; the partial unique index on live
+        names (``ON CONFLICT DO NOTHING``) settles name races between teams. Only a refused
+        insert pays for the queries that say why.
         """
-        team_name = await self._connection.scalar(
-            select(teams.c.name).where(teams.c.id == runner.team_id).with_for_update()
-        )
-        if team_name is None:
-            raise TeamNotFound(str(runner.team_id))
-        # Two indexed lookups: one query with ``team_id = ? OR name = ?`` scans the table on
-        # SQLite, while holding the database's only write lock.
-        same_name = await self._connection.scalar(
-            select(runners.c.id).where(_LIVE, runners.c.name == runner.name).limit(1)
-        )
-        if same_name is not None:
-            raise Conflict(f"A runner named '{runner.name}' already exists.")
-        if max_runners is not None:
-            live = await self._connection.scalar(
-                select(func.count()).where(_LIVE, runners.c.team_id == runner.team_id)
+        if self._dialect == "postgresql":
+            locked = await self._connection.scalar(
+                select(teams.c.id).where(teams.c.id == runner.team_id).with_for_update()
             )
-            check_quota(team_name, live or 0, max_runners)
+            if locked is None:
+                raise TeamNotFound(str(runner.team_id))
+        row = convert.runner_row(runner)
+        guards: list[ColumnElement[bool]] = [
+            exists().where(teams.c.id == runner.team_id),
+        ]
+        if max_runners is not None:
+            guards.append(_live_count(runner.team_id) < max_runners)
+        values = select(*(literal(v, runners.c[k].type).label(k) for k, v in row.items()))
+        inserted = await self._execute(
+            self._insert(runners)
+            .from_select(list(row), values.where(*guards))
+            .on_conflict_do_nothing(index_elements=[runners.c.name], index_where=_LIVE_PREDICATE)
+        )
+        if inserted.rowcount != 1:
+            await self._raise_refusal(runner, max_runners)
         first = RunnerTransition(
             runner_id=runner.id,
             from_status=None,
@@ -70,17 +88,23 @@ class SqlRunnerRepository(SqlRepository):
             source=TransitionSource.API,
             at=runner.created_at,
         )
-        # ON CONFLICT instead of a SAVEPOINT: a name taken by a concurrent reservation for
-        # another team is refused without aborting the transaction, in fewer round trips.
-        inserted = await self._execute(
-            self._insert(runners)
-            .values(convert.runner_row(runner))
-            .on_conflict_do_nothing(index_elements=[runners.c.name], index_where=_LIVE_PREDICATE)
-        )
-        if inserted.rowcount != 1:
-            raise Conflict(f"A runner named '{runner.name}' already exists.")
         await self._insert_labels(runner.id, runner.labels)
         await self._execute(runner_transitions.insert().values(convert.transition_row(first)))
+
+    async def _raise_refusal(self, runner: RunnerRecord, max_runners: int | None) -> NoReturn:
+        """Say why the guarded insert of ``runner`` wrote nothing: team, name, then quota."""
+        team_name = await self._connection.scalar(
+            select(teams.c.name).where(teams.c.id == runner.team_id)
+        )
+        if team_name is None:
+            raise TeamNotFound(str(runner.team_id))
+        same_name = await self._connection.scalar(
+            select(runners.c.id).where(_LIVE, runners.c.name == runner.name).limit(1)
+        )
+        if same_name is None and max_runners is not None:
+            live = await self._connection.scalar(select(_live_count(runner.team_id)))
+            check_quota(team_name, live or 0, max_runners)
+        raise Conflict(f"A runner named '{runner.name}' already exists.")
 
     async def _insert_labels(self, runner_id: uuid.UUID, labels: Sequence[str]) -> None:
         if labels:
@@ -120,6 +144,40 @@ class SqlRunnerRepository(SqlRepository):
             await self._execute(
                 runner_transitions.insert().values(convert.transition_row(transition))
             )
+
+    @translating
+    async def advance(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition | None = None,
+    ) -> bool:
+        """Write ``after`` if the stored status is still ``before.status``; return whether it was.
+
+        One ``UPDATE`` of only the columns in which ``after`` differs from ``before``, guarded by
+        the status (compare-and-set); the labels and the transition follow only when it wrote.
+        """
+        old, new = convert.runner_row(before), convert.runner_row(after)
+        changed = {column: value for column, value in new.items() if old[column] != value}
+        may_clash = after.status.is_live and (
+            before.status is RunnerStatus.DELETED or before.name != after.name
+        )
+        async with self._connection.begin_nested() if may_clash else nullcontext():
+            result = await self._execute(
+                update(runners)
+                .where(runners.c.id == after.id, runners.c.status == before.status.value)
+                .values(changed or {"status": before.status.value})
+            )
+        if result.rowcount != 1:
+            return False
+        if before.labels != after.labels:
+            await self._execute(delete(runner_labels).where(runner_labels.c.runner_id == after.id))
+            await self._insert_labels(after.id, after.labels)
+        if transition is not None:
+            await self._execute(
+                runner_transitions.insert().values(convert.transition_row(transition))
+            )
+        return True
 
     @translating
     async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:

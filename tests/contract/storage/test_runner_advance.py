@@ -1,0 +1,121 @@
+"""The compare-and-set write of a runner, and read-only units of work, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import attrs
+import pytest
+
+from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
+from gharts_core.ports.storage import Store
+from gharts_core.testing.fake_store import FakeStore
+from tests.contract.storage.storage_support import (
+    Backend,
+    add_teams,
+    make_runner,
+    make_team,
+    minutes,
+)
+
+
+async def _reserved(store: Store) -> RunnerRecord:
+    team = make_team()
+    await add_teams(store, team)
+    runner = make_runner(team, "runner-1", status=RunnerStatus.PROVISIONING)
+    async with store.unit_of_work() as uow:
+        await uow.runners.reserve(runner, None)
+    return runner
+
+
+def _to(
+    runner: RunnerRecord, status: RunnerStatus, **fields: object
+) -> tuple[RunnerRecord, RunnerTransition]:
+    moved = attrs.evolve(runner, status=status, updated_at=minutes(5), **fields)
+    transition = RunnerTransition(
+        runner_id=runner.id,
+        from_status=runner.status,
+        to_status=status,
+        source=TransitionSource.API,
+        at=minutes(5),
+    )
+    return moved, transition
+
+
+async def test_advance_writes_when_the_status_is_still_the_one_read(store: Store) -> None:
+    before = await _reserved(store)
+    after, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
+
+    async with store.unit_of_work() as uow:
+        written = await uow.runners.advance(before, after, transition)
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+        transitions = await uow.runners.transitions(before.id)
+
+    assert (True, after) == (written, stored)
+    assert transition == transitions[-1]
+
+
+async def test_advance_writes_nothing_when_someone_moved_the_runner(store: Store) -> None:
+    before = await _reserved(store)
+    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
+    async with store.unit_of_work() as uow:
+        await uow.runners.save(deleted, removal)
+    pending, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
+
+    async with store.unit_of_work() as uow:
+        written = await uow.runners.advance(before, pending, transition)
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+        transitions = await uow.runners.transitions(before.id)
+
+    assert (False, deleted) == (written, stored)
+    assert [None, RunnerStatus.PROVISIONING] == [t.from_status for t in transitions]
+
+
+async def test_advance_keeps_what_someone_else_changed_in_other_fields(store: Store) -> None:
+    before = await _reserved(store)
+    relabelled = attrs.evolve(before, labels=("gpu", "linux"))
+    async with store.unit_of_work() as uow:
+        await uow.runners.save(relabelled)
+    after, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
+
+    async with store.unit_of_work() as uow:
+        assert await uow.runners.advance(before, after, transition)
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+
+    assert stored is not None
+    assert (("gpu", "linux"), 42) == (stored.labels, stored.github_runner_id)
+
+
+async def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(backend: Backend) -> None:
+    store = backend.open()
+    runner = await _reserved(store)
+    writing = asyncio.Event()
+    done = asyncio.Event()
+
+    async def writer() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.runners.get(runner.id)
+            writing.set()
+            await done.wait()
+
+    task = asyncio.create_task(writer())
+    await writing.wait()
+    try:
+        async with asyncio.timeout(30), store.unit_of_work(read_only=True) as uow:
+            seen = await uow.runners.get(runner.id)
+    finally:
+        done.set()
+        await task
+
+    assert runner == seen
+
+
+async def test_the_fake_refuses_a_write_in_a_read_only_unit_of_work() -> None:
+    """The fake catches a service that writes where it promised to read only."""
+    store = FakeStore()
+    with pytest.raises(RuntimeError, match="read-only"):
+        async with store.unit_of_work(read_only=True) as uow:
+            await uow.teams.add(make_team())
