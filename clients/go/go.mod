@@ -1,0 +1,3 @@
+module github.com/gharts/gharts/clients/go
+
+go 1.19
