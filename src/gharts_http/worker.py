@@ -8,6 +8,9 @@ Between rounds it waits for the interval, for an early request (the trigger endp
 ``requests``, or another process through the leadership), or for ``stop``. A non-
 leader asked for a cycle in its own process passes the request on to the leader.
 
+The cycle is fenced: before each action it asks ``leadership.holds()``, and a worker that lost
+the lock mid-cycle stops there (``sync_cycle_fenced``) instead of writing beside the new leader.
+
 Failures never end the loop: a failed cycle or an unreachable database is logged and counted, and
 the next round tries again. On ``stop`` the current cycle may finish within ``stop_grace``
 seconds, then it is cancelled (its unit of work rolls back; the next cycle derives its actions
@@ -67,7 +70,7 @@ async def run_worker(
             if leading is not was_leading:
                 log.info("sync_leadership", leading=leading)
             if leading:
-                await _cycle(sync, lead.name, metrics, stop, stop_grace)
+                await _cycle(sync, lead, metrics, stop, stop_grace)
             elif requested:
                 await _forward(lead, log)
             requested = await _wait(requests, stop, period)
@@ -94,7 +97,7 @@ async def run_cycle_once(
     lead = leadership_for(database_url, application_name=TRIGGER_APPLICATION)
     try:
         if await lead.acquire():
-            return await _timed(sync.run_cycle(), metrics)
+            return await _timed(sync.run_cycle(fence=lead.holds), metrics)
         if ask_leader and await lead.request_cycle():
             return None
     finally:
@@ -133,11 +136,15 @@ async def _timed(cycle: Awaitable[SyncReport], metrics: WorkerMetrics) -> SyncRe
 
 
 async def _cycle(
-    sync: SyncService, name: str, metrics: WorkerMetrics, stop: asyncio.Event, grace: float
+    sync: SyncService, lead: Leadership, metrics: WorkerMetrics, stop: asyncio.Event, grace: float
 ) -> None:
-    """Run one cycle as the leader; log what it did; never raise but for cancellation."""
+    """Run one cycle as the leader, fenced by its leadership; log what it did.
+
+    Never raise but for cancellation.
+    """
+    name = lead.name
     started = time.monotonic()
-    task = asyncio.create_task(_timed(sync.run_cycle(leader=name), metrics))
+    task = asyncio.create_task(_timed(sync.run_cycle(leader=name, fence=lead.holds), metrics))
     try:
         await _first(task, stop.wait())
         if not task.done():

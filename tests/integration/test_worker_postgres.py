@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gharts_adapters.storage import create_engine, upgrade
 from gharts_adapters.storage.leadership import SYNC_LOCK_KEY, AdvisoryLockLeadership
-from gharts_core.model import AuditAction
+from gharts_core.model import AuditAction, ObservedRunner
+from gharts_core.ports.github import (
+    JitConfig,
+    JitRequest,
+    RateLimitStatus,
+    RegistrationToken,
+    RunnerPlatform,
+)
 from gharts_core.ports.storage import AuditFilter, Page
 from gharts_http.bootstrap import Services, bootstrap
 from tests.integration.api_support import Api, settings_for
@@ -89,10 +96,12 @@ async def api(pg_url: str) -> AsyncIterator[Api]:
 
 
 @asynccontextmanager
-async def replica(api: Api, url: str) -> AsyncIterator[Services]:
+async def replica(
+    api: Api, url: str, *, github: RunnerPlatform | None = None
+) -> AsyncIterator[Services]:
     """Replica B: other services on the same database and the same (simulated) GitHub."""
     services = bootstrap(
-        settings_for(url), identity=api.services.identity, github=api.services.github
+        settings_for(url), identity=api.services.identity, github=github or api.services.github
     )
     try:
         yield services
@@ -272,3 +281,106 @@ async def test_trigger_with_nobody_leading_runs_the_cycle_and_frees_the_lock(
     taken = await probe.lock()
     await probe.unlock()
     assert ("completed", True) == (response.json()["status"], taken)
+
+
+class RecordedDeletes:
+    """The shared GitHub as one worker sees it: its deletions logged, the first one held.
+
+    ``held`` is set when the first deletion is entered; it waits for ``release`` before reaching
+    GitHub. Without a gate (``release=None``) deletions pass straight through.
+    """
+
+    def __init__(
+        self,
+        inner: RunnerPlatform,
+        worker_name: str,
+        log: list[tuple[str, int]],
+        release: asyncio.Event | None = None,
+    ) -> None:
+        self.inner, self.worker_name, self.log, self.release = inner, worker_name, log, release
+        self.held = asyncio.Event()
+
+    @property
+    def registration_url(self) -> str:
+        return self.inner.registration_url
+
+    async def create_jit_config(self, request: JitRequest) -> JitConfig:
+        return await self.inner.create_jit_config(request)
+
+    async def create_registration_token(self) -> RegistrationToken:
+        return await self.inner.create_registration_token()
+
+    async def list_runners(self) -> Sequence[ObservedRunner]:
+        return await self.inner.list_runners()
+
+    async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
+        return await self.inner.get_runner(github_runner_id)
+
+    async def delete_runner(self, github_runner_id: int) -> bool:
+        self.log.append((self.worker_name, github_runner_id))
+        if self.release is not None and not self.held.is_set():
+            self.held.set()
+            await self.release.wait()
+        return await self.inner.delete_runner(github_runner_id)
+
+    async def cancel_workflow_run(self, repository: str, run_id: int) -> None:
+        await self.inner.cancel_workflow_run(repository, run_id)
+
+    def rate_limit(self) -> RateLimitStatus:
+        return self.inner.rate_limit()
+
+
+def failed_cycles(services: Services) -> float:
+    """Return this replica's count of aborted cycles."""
+    registry = services.metrics.registry
+    return registry.get_sample_value("gharts_sync_cycles_total", {"outcome": "failed"}) or 0.0
+
+
+async def test_a_leader_cut_off_mid_cycle_stops_before_its_next_action(
+    api: Api, pg_url: str, probe: Probe
+) -> None:
+    """Issue 12, finding 5: no action of the old leader overlaps the new leader's cycle."""
+    await api.seed_team("alpha")
+    await api.seed_user("dev@example.com", "alpha")
+    drifted = []
+    for _ in range(3):
+        response = await api.provision(api.as_user("dev@example.com"), ["gpu-a100"])
+        github_id = response.json()["github_runner_id"]
+        api.simulator.set_online(github_id)
+        api.simulator.relabel(github_id, ["team-alpha", "gpu-a100", "prod-secrets"])
+        drifted.append(github_id)
+    deletes: list[tuple[str, int]] = []
+    release = asyncio.Event()
+    github_a = RecordedDeletes(api.services.github, "worker-a", deletes, release)
+    github_b = RecordedDeletes(api.services.github, "worker-b", deletes)
+    lead_a = AdvisoryLockLeadership(pg_url, name="worker-a")
+    lead_b = AdvisoryLockLeadership(pg_url, name="worker-b")
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(replica(api, pg_url, github=github_a))
+        b = await stack.enter_async_context(replica(api, pg_url, github=github_b))
+        await stack.enter_async_context(
+            worker(a, interval=3600, leadership=lead_a, first_cycle=False)
+        )
+        await eventually(github_a.held.is_set, what="worker-a deleting its first runner")
+        assert lead_a.backend_pid is not None
+        await probe.terminate(lead_a.backend_pid)
+
+        await stack.enter_async_context(
+            worker(b, interval=3600, leadership=lead_b, first_cycle=False)
+        )
+        await eventually(lambda: _led_by(b, "worker-b"), what="worker-b's cycle")
+        release.set()
+        await eventually(lambda: failed_cycles(a) == 1, what="worker-a's cycle stopping")
+        state = await b.sync.status()
+
+    by_a = [runner for name, runner in deletes if name == "worker-a"]
+    by_b = sorted(runner for name, runner in deletes if name == "worker-b")
+    assert 1 == len(by_a)  # the deletion in flight when the lock went; nothing after it
+    assert sorted(drifted) == by_b
+    assert ("worker-b", 1) == (state.leader, state.cycles)
+    assert [] == [r for r in api.simulator.runners() if r["id"] in drifted]
+
+
+async def _led_by(services: Services, name: str) -> bool:
+    state = await services.sync.status()
+    return state.leader == name and state.cycles >= 1

@@ -31,7 +31,7 @@ from gharts_core.model import (
     TransitionSource,
 )
 from gharts_core.services._events import audit_event
-from gharts_core.services.sync import SyncService, SyncSettings, TriggerOutcome
+from gharts_core.services.sync import LeadershipLost, SyncService, SyncSettings, TriggerOutcome
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_github import FakeRunnerPlatform
 from gharts_core.testing.fake_store import FakeStore
@@ -813,3 +813,51 @@ def test_sync_settings_refuse_a_non_positive_audit_retention() -> None:
 def test_sync_settings_refuse_a_non_positive_webhook_retention() -> None:
     with pytest.raises(ValueError, match="webhook_delivery_retention"):
         SyncSettings(webhook_delivery_retention=timedelta(0))
+
+
+# ------------------------------------------------------------------ fencing
+
+
+async def test_a_worker_that_loses_leadership_mid_cycle_stops_before_its_next_action(
+    store: FakeStore, github: GitHubWithInterference, team: Team, service: SyncService
+) -> None:
+    # Issue 12, finding 5: after its lock connection was cut, the old leader went on deleting
+    # runners (answered 404) and writing while the new leader ran its own cycle.
+    first, second, third = [await drifted(store, github, team, name) for name in "abc"]
+    leading = True
+
+    async def still_leads() -> bool:
+        return leading
+
+    async def lose_the_lock() -> None:
+        nonlocal leading
+        leading = False
+
+    github.during_delete.append(lose_the_lock)
+    before = (await service.status()).cycles
+
+    with pytest.raises(LeadershipLost):
+        await service.run_cycle(leader="worker-a", fence=still_leads)
+
+    statuses = [(await stored(store, r)).status for r in (first, second, third)]
+    expected = (1, [RunnerStatus.DELETED, RunnerStatus.ONLINE, RunnerStatus.ONLINE], before)
+    assert expected == (github.calls["delete_runner"], statuses, (await service.status()).cycles)
+
+
+async def test_a_fence_that_holds_lets_the_whole_cycle_run(
+    store: FakeStore, github: FakeRunnerPlatform, team: Team, service: SyncService
+) -> None:
+    asked = 0
+
+    async def leads() -> bool:
+        nonlocal asked
+        asked += 1
+        return True
+
+    for name in "ab":
+        await drifted(store, github, team, name)
+
+    report = await service.run_cycle(leader="worker-a", fence=leads)
+
+    # Asked before each runner's actions and before the report; a quiet cycle asks once.
+    assert ({"remove_drifted_runner": 2}, 3) == (report.actions, asked)

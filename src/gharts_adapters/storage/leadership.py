@@ -3,8 +3,10 @@
 PostgreSQL: a session advisory lock (:data:`SYNC_LOCK_KEY`) held on a connection of its own, not
 one of the store's pool. It is released on shutdown and lost with the connection, so a crashed
 or cut-off leader frees it for another replica; a leader checks its connection before every cycle
-and steps down when it is gone. The same connection ``LISTEN``s on :data:`WAKE_CHANNEL`: a
-process that cannot lead asks the leader for an early cycle with ``NOTIFY``.
+and steps down when it is gone, and :meth:`Leadership.holds` checks it again before each action
+of a cycle (the fence that keeps a leader cut off mid-cycle from writing beside its successor).
+The same connection ``LISTEN``s on :data:`WAKE_CHANNEL`: a process that cannot lead asks the
+leader for an early cycle with ``NOTIFY``.
 
 SQLite: the worker is single-process, so :class:`SingleProcessLeadership` always leads.
 """
@@ -59,6 +61,13 @@ class Leadership(Protocol):
         """
         ...
 
+    async def holds(self) -> bool:
+        """Return whether this process still leads, asking the database; never raise.
+
+        A ``False`` answer means leadership is gone: the caller stops writing.
+        """
+        ...
+
     async def request_cycle(self) -> bool:
         """Ask the worker that leads elsewhere for an early cycle; return whether one was asked."""
         ...
@@ -80,6 +89,10 @@ class SingleProcessLeadership:
 
     async def acquire(self) -> bool:
         """Lead: no other process can."""
+        return True
+
+    async def holds(self) -> bool:
+        """Still lead: no other process can."""
         return True
 
     async def request_cycle(self) -> bool:
@@ -153,6 +166,25 @@ class AdvisoryLockLeadership:
         except Exception as error:
             await self._discard(error)
             raise StorageUnavailable() from error
+
+    async def holds(self) -> bool:
+        """Confirm the lock with ``SELECT 1`` on its connection; a dead one loses leadership.
+
+        The session holding the advisory lock answering means the lock is still ours. A leader
+        that finds its connection gone steps down and sits out the next round, as in
+        :meth:`acquire`.
+        """
+        connection = self._connection
+        if not self._leading or connection is None:
+            return False
+        try:
+            async with asyncio.timeout(self._timeout):
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            await self._discard(error)
+            self._sitting_out = True
+            return False
+        return True
 
     async def request_cycle(self) -> bool:
         """``NOTIFY`` the channel when a worker holds the lock; return whether one does."""

@@ -14,16 +14,19 @@ listing GitHub's runners fails, the cycle is recorded with that error and the
 endpoint to answer with.
 
 Leadership: the worker that runs a cycle passes its name as ``leader``; the report is saved with
-that name and the time as the heartbeat, in the same write. :meth:`resign` clears the name at a
-graceful shutdown. The admin operations (:meth:`admin_status`, :meth:`check_trigger`,
-:meth:`record_trigger`) need an admin principal.
+that name and the time as the heartbeat, in the same write. It also passes a ``fence``, asked
+before every action (each runner's GitHub removal and write) and before the report: a worker that
+lost leadership mid-cycle (its lock connection cut) stops before its next action with
+:class:`LeadershipLost`, so two workers never apply actions at the same time. :meth:`resign`
+clears the name at a graceful shutdown. The admin operations (:meth:`admin_status`,
+:meth:`check_trigger`, :meth:`record_trigger`) need an admin principal.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -40,7 +43,7 @@ from gharts_core.drift import (
     ReportBusyDrift,
     detect_drift,
 )
-from gharts_core.errors import GhartsError, GitHubError, GitHubRateLimited
+from gharts_core.errors import Conflict, GhartsError, GitHubError, GitHubRateLimited
 from gharts_core.model import (
     Principal,
     RunnerTransition,
@@ -62,7 +65,10 @@ from gharts_core.services._sync_records import (
     trigger_row,
 )
 
-__all__ = ["SyncService", "SyncSettings", "TriggerOutcome"]
+__all__ = ["Fence", "LeadershipLost", "SyncService", "SyncSettings", "TriggerOutcome"]
+
+Fence = Callable[[], Awaitable[bool]]
+"""Whether the caller still leads, asked before each action of a cycle."""
 
 _log = structlog.get_logger(__name__)
 
@@ -90,12 +96,24 @@ class SyncSettings:
     )
 
 
+class LeadershipLost(Conflict):
+    """The worker running a cycle no longer leads; the cycle stopped before its next action."""
+
+    def __init__(self, leader: str | None) -> None:
+        super().__init__(f"Worker {leader or '(unnamed)'} lost leadership; its cycle stopped.")
+
+
+async def _always() -> bool:
+    return True
+
+
 @attrs.define
 class _Cycle:
     """What the running cycle has done so far."""
 
     started_at: datetime
     leader: str | None
+    fence: Fence = _always
     counts: Counter[str] = attrs.Factory(Counter)
     errors: list[str] = attrs.Factory(list)
     rate_limited: bool = False
@@ -149,15 +167,18 @@ class SyncService:
             if state.leader == leader:
                 await uow.sync_state.save(attrs.evolve(state, leader=None))
 
-    async def run_cycle(self, *, leader: str | None = None) -> SyncReport:
+    async def run_cycle(
+        self, *, leader: str | None = None, fence: Fence | None = None
+    ) -> SyncReport:
         """Reconcile every live runner with GitHub once, record the report and return it.
 
         ``leader`` names the worker running the cycle; it is recorded with the report, the
         finish time being its heartbeat. Without it the recorded leader is left as it is. Raise
         the :class:`~gharts_core.errors.GitHubError` of a failed listing, after recording the
-        failed cycle.
+        failed cycle. ``fence`` is asked before every action and before the report; when it
+        answers ``False`` the cycle stops there and raises :class:`LeadershipLost`.
         """
-        cycle = _Cycle(started_at=self._clock.now(), leader=leader)
+        cycle = _Cycle(started_at=self._clock.now(), leader=leader, fence=fence or _always)
         try:
             observed = await self._github.list_runners()
         except GitHubError as exc:
@@ -169,9 +190,16 @@ class SyncService:
         result = detect_drift(records, observed, self._settings.drift, cycle.started_at)
         self._teams.clear()
         for actions in _by_runner(result.actions):
+            await self._fenced(cycle)
             await self._reconcile(actions, cycle)
         self._reported &= {_drift_key(a) for a in result.actions if isinstance(a, _DRIFT)}
         return await self._finish(cycle, observed=result.observed, unmanaged=result.unmanaged)
+
+    async def _fenced(self, cycle: _Cycle) -> None:
+        """Raise :class:`LeadershipLost` unless the worker running ``cycle`` still leads."""
+        if not await cycle.fence():
+            _log.warning("sync_cycle_fenced", leader=cycle.leader, actions=dict(cycle.counts))
+            raise LeadershipLost(cycle.leader)
 
     async def _reconcile(self, actions: Sequence[DriftAction], cycle: _Cycle) -> None:
         """Apply one runner's actions, recording rather than raising what fails."""
@@ -277,6 +305,7 @@ class SyncService:
 
     async def _finish(self, cycle: _Cycle, *, observed: int, unmanaged: int) -> SyncReport:
         """Purge what retention allows and record the cycle's report in the sync state."""
+        await self._fenced(cycle)
         async with self._store.unit_of_work() as uow:
             now = self._clock.now()
             purging = self._purge_due(now)
