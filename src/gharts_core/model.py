@@ -92,11 +92,12 @@ class ProvisionMethod(enum.StrEnum):
 
 
 class PrincipalKind(enum.StrEnum):
-    """The three kinds of caller."""
+    """The kinds of caller: the three of the API, and the operator of the ``gharts`` command."""
 
     USER = "user"
     MACHINE = "machine"
     SYSTEM = "system"
+    OPERATOR = "operator"
 
 
 class LabelType(enum.StrEnum):
@@ -296,6 +297,15 @@ class Principal:
             capabilities=Capabilities(can_use_jit=True, can_use_registration_token=True),
             team_ids=frozenset(),
         )
+
+    @classmethod
+    def operator(cls, name: str) -> Principal:
+        """Return a person at the ``gharts`` command line: an admin, audited under ``name``.
+
+        The command reaches the database directly, so whoever runs it may do what an admin may;
+        ``name`` (``--actor``, or ``user@host``) is what audit rows and deactivations record.
+        """
+        return attrs.evolve(cls.system(), kind=PrincipalKind.OPERATOR, name=name)
 
 
 @attrs.frozen

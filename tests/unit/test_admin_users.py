@@ -18,6 +18,7 @@ from gharts_core.model import (
     AuditAction,
     Capabilities,
     Deactivation,
+    Principal,
     PrincipalKind,
     SecurityEventType,
 )
@@ -411,6 +412,28 @@ async def test_ensure_admin_creates_an_admin_as_the_system(world: World) -> None
         row.actor.name,
     )
     assert expected == actual
+
+
+async def test_ensure_admin_records_the_actor_it_is_given(world: World) -> None:
+    """``gharts admin create-admin`` passes the operator, whom the audit row names."""
+    operator = Principal.operator("ops@bastion")
+
+    await world.users.ensure_admin("boot@example.com", "Boot", actor=operator.actor)
+
+    [row] = await world.audit_rows(AuditAction.USER_CREATE)
+    assert (PrincipalKind.OPERATOR, "ops@bastion") == (row.actor.kind, row.actor.name)
+
+
+async def test_an_operator_is_an_admin_recorded_under_its_name(world: World) -> None:
+    """The command-line operator may do what an admin may; rows and deactivations name it."""
+    operator = Principal.operator("ops@bastion")
+    user = await world.users.create_user(operator, CreateUser("ada@example.com", "Ada"))
+
+    gone = await world.users.deactivate_user(operator, user.user.id, "left")
+
+    [row] = await world.audit_rows(AuditAction.USER_DEACTIVATE)
+    assert gone.user.deactivation is not None
+    assert ("ops@bastion", "ops@bastion") == (row.actor.name, gone.user.deactivation.by)
 
 
 async def test_ensure_admin_promotes_an_existing_user_and_keeps_its_name(world: World) -> None:

@@ -203,16 +203,22 @@ class UserAdminService:
             )
 
     async def ensure_admin(
-        self, email: str, display_name: str, *, reactivate: bool = False
+        self,
+        email: str,
+        display_name: str,
+        *,
+        reactivate: bool = False,
+        actor: Actor | None = None,
     ) -> EnsuredAdmin:
-        """Create an admin, or promote the existing user with this email, as the system actor.
+        """Create an admin, or promote the existing user with this email, as ``actor``.
 
-        For ``auth.bootstrap_admins`` and ``gharts admin create-admin``. An existing user keeps
-        its display name; a deactivated one stays deactivated unless ``reactivate`` is true, so
-        that restarting the service does not undo an admin's decision.
+        For ``auth.bootstrap_admins`` (the system actor, the default) and ``gharts admin
+        create-admin`` (the operator). An existing user keeps its display name; a deactivated
+        one stays deactivated unless ``reactivate`` is true, so that restarting the service does
+        not undo an admin's decision.
         """
         candidate = self._new_user(email, display_name, True, Capabilities())
-        actor = Actor.system()
+        actor = actor or Actor.system()
         async with self._store.unit_of_work() as uow:
             current = await uow.users.get_by_email(candidate.email)
             if current is None:

@@ -128,10 +128,12 @@ def users(draw: st.DrawFn, *, active: bool | None = None, admin: bool | None = N
 
 @st.composite
 def principals(draw: st.DrawFn, *, kind: PrincipalKind | None = None) -> Principal:
-    """Generate principals: users (maybe admins, 0-3 teams), machines (one team), the system."""
+    """Generate principals: users (admins or not, 0-3 teams), machines, the system, operators."""
     chosen = draw(st.sampled_from(PrincipalKind)) if kind is None else kind
     if chosen is PrincipalKind.SYSTEM:
         return Principal.system()
+    if chosen is PrincipalKind.OPERATOR:
+        return Principal.operator(draw(_EMAILS))
     machine = chosen is PrincipalKind.MACHINE
     subject = draw(st.text(string.ascii_letters + string.digits + ":-", min_size=1, max_size=40))
     return Principal(
