@@ -367,6 +367,46 @@ class WebhookDeliveryRepository(Protocol):
         ...
 
 
+@attrs.frozen(kw_only=True)
+class DashboardSession:
+    """A person's login to the web dashboard, stored server-side.
+
+    ``key`` is a digest of the cookie's secret value (the cookie itself is never stored), so a
+    copy of the table lets nobody in. ``issuer`` and ``subject`` are the identity that logged in.
+    """
+
+    key: str
+    user_id: uuid.UUID
+    issuer: str
+    subject: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class DashboardSessionRepository(Protocol):
+    """Dashboard logins: created at login, ended by logout or expiry."""
+
+    async def add(self, session: DashboardSession) -> None:
+        """Insert a session; raise ``Conflict`` when the key is taken."""
+        ...
+
+    async def get(self, key: str) -> DashboardSession | None:
+        """Return the session with this key, or ``None`` (expired ones too)."""
+        ...
+
+    async def delete(self, key: str) -> bool:
+        """End one session; return ``False`` when there was none."""
+        ...
+
+    async def delete_for_user(self, user_id: uuid.UUID) -> int:
+        """End every session of a user; return how many."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Forget sessions whose ``expires_at`` is at or before ``now``; return how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -379,6 +419,7 @@ class UnitOfWork(Protocol):
     security_events: SecurityEventRepository
     sync_state: SyncStateRepository
     webhook_deliveries: WebhookDeliveryRepository
+    dashboard_sessions: DashboardSessionRepository
 
     async def __aenter__(self) -> UnitOfWork:
         """Begin the transaction."""

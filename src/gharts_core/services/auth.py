@@ -135,6 +135,30 @@ class AuthService:
         self._principals.put(key, principal, self._clock.now())
         return principal
 
+    async def sign_in(self, verified: VerifiedToken) -> Principal:
+        """Return the person an already verified ID token stands for (the dashboard's login).
+
+        The same rules as :meth:`authenticate` apply ((issuer, subject) binding, email only when
+        verified, bootstrap admins); machine tokens are refused, machines have no dashboard.
+        """
+        if verified.kind is not TokenKind.USER:
+            raise UserNotAuthorized("Machine clients cannot log in to the dashboard.")
+        return await self._resolve(verified)
+
+    async def resume(self, user_id: uuid.UUID, issuer: str, subject: str) -> Principal:
+        """Return the principal of a stored login, read afresh on every request.
+
+        Raise ``UserNotAuthorized`` when the user is gone, deactivated, or no longer bound to the
+        identity that logged in, so such a change ends the login at its next request.
+        """
+        async with self._store.unit_of_work(read_only=True) as uow:
+            user = await uow.users.get(user_id)
+            if user is None or (user.oidc_issuer, user.oidc_subject) != (issuer, subject):
+                raise UserNotAuthorized("This login is no longer valid.")
+            if not user.is_active:
+                raise UserNotAuthorized("This user is deactivated.")
+            return await self._principal(uow, user, issuer, subject)
+
     async def _resolve(self, verified: VerifiedToken) -> Principal:
         # A known caller is resolved reading only; a first login or a refusal writes.
         async with self._store.unit_of_work(read_only=True) as uow:

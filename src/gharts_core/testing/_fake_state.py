@@ -19,7 +19,7 @@ from gharts_core.model import (
     Team,
     User,
 )
-from gharts_core.ports.storage import Page, PageResult
+from gharts_core.ports.storage import DashboardSession, Page, PageResult
 
 T = TypeVar("T")
 
@@ -38,6 +38,7 @@ class FakeState:
     security_events: list[SecurityEvent] = attrs.Factory(list)
     sync_state: SyncState = attrs.Factory(SyncState)
     deliveries: dict[str, datetime] = attrs.Factory(dict)
+    dashboard_sessions: dict[str, DashboardSession] = attrs.Factory(dict)
     writes: int = 0
 
     def copy(self) -> FakeState:
@@ -53,6 +54,7 @@ class FakeState:
             security_events=list(self.security_events),
             sync_state=self.sync_state,
             deliveries=dict(self.deliveries),
+            dashboard_sessions=dict(self.dashboard_sessions),
             writes=self.writes,
         )
 

@@ -24,6 +24,7 @@ from types import TracebackType
 from gharts_core.ports.storage import (
     AuditRepository,
     ClientRepository,
+    DashboardSessionRepository,
     MembershipRepository,
     RunnerRepository,
     SecurityEventRepository,
@@ -45,6 +46,7 @@ from gharts_core.testing._fake_people import (
     FakeUserRepository,
 )
 from gharts_core.testing._fake_runners import FakeRunnerRepository
+from gharts_core.testing._fake_sessions import FakeDashboardSessionRepository
 from gharts_core.testing._fake_state import FakeState
 
 __all__ = ["FakeStore"]
@@ -62,6 +64,7 @@ class FakeUnitOfWork:
     security_events: SecurityEventRepository
     sync_state: SyncStateRepository
     webhook_deliveries: WebhookDeliveryRepository
+    dashboard_sessions: DashboardSessionRepository
 
     def __init__(self, store: FakeStore, *, read_only: bool = False) -> None:
         self._store = store
@@ -89,6 +92,7 @@ class FakeUnitOfWork:
         self.security_events = FakeSecurityEventRepository(state)
         self.sync_state = FakeSyncStateRepository(state)
         self.webhook_deliveries = FakeWebhookDeliveryRepository(state)
+        self.dashboard_sessions = FakeDashboardSessionRepository(state)
         return self
 
     async def __aexit__(
