@@ -25,6 +25,7 @@ from gharts_adapters.storage.errors import is_unavailable, translated
 from gharts_adapters.storage.repositories import (
     SqlAuditRepository,
     SqlClientRepository,
+    SqlDashboardSessionRepository,
     SqlMembershipRepository,
     SqlRunnerRepository,
     SqlSecurityEventRepository,
@@ -36,6 +37,7 @@ from gharts_adapters.storage.repositories import (
 from gharts_core.ports.storage import (
     AuditRepository,
     ClientRepository,
+    DashboardSessionRepository,
     MembershipRepository,
     RunnerRepository,
     SecurityEventRepository,
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
     security_events: SecurityEventRepository
     sync_state: SyncStateRepository
     webhook_deliveries: WebhookDeliveryRepository
+    dashboard_sessions: DashboardSessionRepository
 
     def __init__(
         self,
@@ -133,6 +136,7 @@ class SqlUnitOfWork:
         self.security_events = SqlSecurityEventRepository(connection, self._dialect)
         self.sync_state = SqlSyncStateRepository(connection, self._dialect)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(connection, self._dialect)
+        self.dashboard_sessions = SqlDashboardSessionRepository(connection, self._dialect)
         return self
 
     async def __aexit__(

@@ -276,3 +276,16 @@ webhook_deliveries = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index(None, "received_at"),
 )
+
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("issuer", String(512), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)

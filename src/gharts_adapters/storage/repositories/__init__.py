@@ -13,10 +13,12 @@ from gharts_adapters.storage.repositories.people import (
     SqlUserRepository,
 )
 from gharts_adapters.storage.repositories.runners import SqlRunnerRepository
+from gharts_adapters.storage.repositories.sessions import SqlDashboardSessionRepository
 
 __all__ = [
     "SqlAuditRepository",
     "SqlClientRepository",
+    "SqlDashboardSessionRepository",
     "SqlMembershipRepository",
     "SqlRunnerRepository",
     "SqlSecurityEventRepository",
