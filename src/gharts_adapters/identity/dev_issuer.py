@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -30,10 +31,18 @@ from gharts_adapters.identity.config import (
     IssuerKind,
     check_url,
 )
+from gharts_adapters.identity.dev_codes import (
+    AuthorizationError,
+    AuthorizationRequest,
+    CodeBook,
+    check_request,
+)
 from gharts_adapters.identity.keys import DISCOVERY_PATH
 from gharts_core.ports.clock import Clock, SystemClock
 
 JWKS_PATH = "/jwks"
+AUTHORIZE_PATH = "/authorize"
+TOKEN_PATH = "/token"  # noqa: S105 - a URL path, not a password
 KEY_FILE = "dev-oidc-keys.json"
 DEFAULT_AUDIENCE = "gharts"
 DEFAULT_LIFETIME = timedelta(hours=1)
@@ -62,6 +71,7 @@ class DevIssuer:
         self._key_file = Path(key_dir) / KEY_FILE if key_dir is not None else None
         self._keys: list[RSAKey] = self._load() or [_generate()]
         self._save()
+        self._codes = CodeBook()
 
     @property
     def kid(self) -> str:
@@ -73,16 +83,70 @@ class DevIssuer:
         """Where the public keys are served."""
         return self.issuer.rstrip("/") + JWKS_PATH
 
+    @property
+    def authorization_endpoint(self) -> str:
+        """Where a browser asks for a login (the page ``gharts dev`` serves)."""
+        return self.issuer.rstrip("/") + AUTHORIZE_PATH
+
+    @property
+    def token_endpoint(self) -> str:
+        """Where an authorization code is exchanged for tokens."""
+        return self.issuer.rstrip("/") + TOKEN_PATH
+
     def discovery_document(self) -> dict[str, Any]:
         """Return the OpenID Connect discovery document (``/.well-known/openid-configuration``)."""
         return {
             "issuer": self.issuer,
             "jwks_uri": self.jwks_uri,
-            "response_types_supported": ["id_token"],
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "response_types_supported": ["code", "id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [_ALGORITHM],
-            "grant_types_supported": ["client_credentials"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "email", "email_verified"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post"],
+            "scopes_supported": ["openid", "email", "profile"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "email",
+                "email_verified",
+                "nonce",
+            ],
+        }
+
+    def check_authorization_request(self, params: Mapping[str, str]) -> AuthorizationRequest:
+        """Check an authorization request; raise :class:`AuthorizationError` naming the problem."""
+        return check_request(params, self.issuer)
+
+    def issue_code(self, request: AuthorizationRequest, email: str) -> str:
+        """Return a single-use code logging ``email`` in, for the client of ``request``."""
+        return self._codes.issue(request, email, self._clock.now())
+
+    def redeem_code(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """Answer a token request (``grant_type=authorization_code`` with PKCE).
+
+        Return the token response: an ID token for the client (``aud`` = its id, with the
+        request's ``nonce``) and an access token for the API. Raise ``AuthorizationError``.
+        """
+        issued = self._codes.redeem(form, self._clock.now())
+        email = issued.email
+        id_claims = self._standard_claims(issued.request.client_id, DEFAULT_LIFETIME) | {
+            "sub": f"dev|{email.lower()}",
+            "email": email,
+            "email_verified": True,
+            "nonce": issued.request.nonce,
+        }
+        return {
+            "token_type": "Bearer",
+            "expires_in": int(DEFAULT_LIFETIME.total_seconds()),
+            "id_token": self.sign(id_claims),
+            "access_token": self.mint_user_token(email),
+            "scope": issued.request.scope,
         }
 
     def jwks_document(self) -> dict[str, Any]:
@@ -105,12 +169,22 @@ class DevIssuer:
 
         def answer(request: httpx.Request) -> httpx.Response:
             url = str(request.url.copy_with(query=None))
+            if request.method == "POST" and url == self.token_endpoint:
+                return self._token_response(request)
             for path, document in self.documents().items():
                 if url == base + path:
                     return httpx.Response(200, json=document)
             return httpx.Response(404, json={"error": "not found"})
 
         return httpx.MockTransport(answer)
+
+    def _token_response(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode("utf-8", "replace")))
+        try:
+            return httpx.Response(200, json=self.redeem_code(form))
+        except AuthorizationError as error:
+            body = {"error": error.error, "error_description": error.description}
+            return httpx.Response(400, json=body)
 
     def issuer_config(self, audiences: Iterable[str] | None = None) -> IssuerConfig:
         """Return the configuration that makes a verifier trust this issuer."""
