@@ -22,6 +22,7 @@ from gharts_adapters.storage.leadership import leadership_for
 from gharts_http.api.app import create_app
 from gharts_http.api.schemas.sync import SyncRunResponse
 from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.cli import event_loop
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gharts_http.cli.support import (
     load,
@@ -122,7 +123,7 @@ def run_serve(args: argparse.Namespace) -> int:
     _log_setup(args)
     host = args.host or settings.server.host
     port = settings.server.port if args.port is None else args.port
-    asyncio.run(_serve(settings, host, port, args.with_worker))
+    event_loop.run(_serve(settings, host, port, args.with_worker))
     return EXIT_OK
 
 
