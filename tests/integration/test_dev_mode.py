@@ -25,6 +25,7 @@ from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.cli.dev.app import create_dev_app, dev_settings, dev_verifier
 from gharts_http.cli.dev.banner import QUICKSTART_BODY, banner, provision_command
 from gharts_http.cli.dev.command import token_public_url
+from gharts_http.cli.dev.server import keep_github
 from gharts_http.cli.dev.data_dir import DATABASE_FILE, issuer_url, public_url_for, reset
 from gharts_http.cli.dev.seed import (
     DEMO_CLIENT,
@@ -241,7 +242,14 @@ async def test_token_prints_a_token_the_server_accepts(
 
 def test_reset_deletes_only_the_dev_files(tmp_path: Path) -> None:
     """--reset removes the database, its journals, the keys and the state, nothing else."""
-    names = ["gharts.db", "gharts.db-wal", "dev-oidc-keys.json", "dev.json", "notes.txt"]
+    names = [
+        "gharts.db",
+        "gharts.db-wal",
+        "dev-oidc-keys.json",
+        "dev.json",
+        "github.json",
+        "notes.txt",
+    ]
     for name in names:
         (tmp_path / name).write_text("x")
     reset(tmp_path)
@@ -273,3 +281,27 @@ def test_dev_token_does_not_load_the_server_stack() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert "[]" == result.stdout.strip()
+
+
+async def test_a_restarted_dev_keeps_the_github_its_database_knows(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Issue 12, finding 2: the simulator started empty while the database kept its rows."""
+    data_dir = data_dir_with_database(tmp_path / "dev", sqlite_template)
+    async with running_dev_app(data_dir) as first:
+        keep_github(first.services, data_dir)
+        await seed_dev_data(first.services, first.issuer.issuer)
+        token = first.issuer.mint_user_token(DEV_ADMIN_EMAIL)
+        old = await first.http.post(
+            "/api/v1/runners/jit", headers=bearer(token), json=QUICKSTART_BODY
+        )
+    async with running_dev_app(data_dir) as second:
+        keep_github(second.services, data_dir)
+        listed = await second.http.get("/_github/_simulator/runners")
+        new = await second.http.post(
+            "/api/v1/runners/jit", headers=bearer(token), json=QUICKSTART_BODY
+        )
+
+    old_id, new_id = old.json()["github_runner_id"], new.json()["github_runner_id"]
+    assert [old_id] == [runner["id"] for runner in listed.json()["runners"]]
+    assert (201, True) == (new.status_code, new_id > old_id)

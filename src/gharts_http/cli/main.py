@@ -110,8 +110,10 @@ def _add_db_parser(commands: Any) -> None:
 
 def _add_dev_parser(commands: Any) -> None:
     from gharts_http.cli.dev.command import add_dev_parser  # noqa: PLC0415 - needs the server extra
+    from gharts_http.cli.simulator import add_simulator_parser  # noqa: PLC0415
 
     add_dev_parser(commands)
+    add_simulator_parser(commands)
 
 
 def _add_server_parsers(commands: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar
 
+from gharts_adapters.github.simulator import mount_simulator
 from gharts_adapters.storage.leadership import leadership_for
 from gharts_http.api.app import create_app
 from gharts_http.api.schemas.sync import SyncRunResponse
@@ -35,6 +36,8 @@ from gharts_http.settings import Settings
 from gharts_http.worker import run_cycle_once, run_worker
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Where ``gharts serve`` and ``gharts dev`` mount the in-process GitHub simulator.
+SIMULATOR_PATH = "/_github"
 
 
 def _log_setup(args: argparse.Namespace) -> None:
@@ -109,10 +112,23 @@ async def run_sync_worker(
     )
 
 
+def app_for(services: Services) -> Litestar:
+    """Return the app ``gharts serve`` serves: the simulator mounted in simulator mode.
+
+    With ``github.mode = "simulator"`` the in-process GitHub is served under
+    :data:`SIMULATOR_PATH`, its control API at ``/_github/_simulator`` (product spec, section 4).
+    """
+    if services.simulator is None:
+        return create_app(services)
+    return create_app(
+        services, extra_handlers=[mount_simulator(services.simulator, SIMULATOR_PATH)]
+    )
+
+
 async def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
     services = bootstrap(settings)
     try:
-        await serve(services, create_app(services), host=host, port=port, with_worker=with_worker)
+        await serve(services, app_for(services), host=host, port=port, with_worker=with_worker)
     finally:
         await services.aclose()
 

@@ -38,8 +38,12 @@ class Page:
 class LabelIds:
     """GitHub gives every distinct label name one id."""
 
-    def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
+    def __init__(self, known: dict[str, int] | None = None) -> None:
+        self._ids: dict[str, int] = dict(known or {})
+
+    def known(self) -> dict[str, int]:
+        """Return every label name (lower-cased) given an id so far, with its id."""
+        return dict(self._ids)
 
     def __call__(self, name: str) -> int:
         """Return the id of ``name`` (case-insensitive), assigning the next one if new."""

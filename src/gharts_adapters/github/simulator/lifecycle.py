@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import attrs
 
 from gharts_adapters.github.simulator import _api
 from gharts_adapters.github.simulator._runners import (
@@ -29,6 +31,44 @@ class RunnerStore:
         self._by_id: dict[int, SimRunner] = {}
         self._label_id = LabelIds()
         self._next_id = first_runner_id
+        #: Called after every change of the runners (a state file saves them).
+        self.on_change: Callable[[], None] | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the runners, the next runner id and the label ids, as plain JSON values."""
+        runners = [
+            {**attrs.asdict(runner), "custom_labels": list(runner.custom_labels)}
+            for pool in self._pools.values()
+            for runner in pool.runners.values()
+        ]
+        for pool in self._pools.values():  # label ids are given as runners are first shown
+            for runner in pool.runners.values():
+                runner_json(runner, self._label_id)
+        labels = self._label_id.known()
+        return {"next_runner_id": self._next_id, "label_ids": labels, "runners": runners}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the runners with those of a :meth:`snapshot` (``ValueError`` if malformed)."""
+        try:
+            runners = [
+                SimRunner(**{**raw, "custom_labels": tuple(raw["custom_labels"])})
+                for raw in snapshot["runners"]
+            ]
+            next_id = int(snapshot["next_runner_id"])
+            labels = {str(name): int(i) for name, i in snapshot.get("label_ids", {}).items()}
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a simulator snapshot: {error!r}") from error
+        self._pools.clear()
+        self._by_id.clear()
+        self._label_id = LabelIds(labels)
+        for runner in runners:
+            self._pool(runner.scope).add(runner)
+            self._by_id[runner.id] = runner
+        self._next_id = max([next_id, *(runner.id + 1 for runner in runners)])
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def register(
         self,
@@ -103,6 +143,7 @@ class RunnerStore:
         runner = self._runner(runner_id)
         self._pools[runner.scope].remove(runner_id)
         del self._by_id[runner_id]
+        self._changed()
 
     def _pool(self, scope: str) -> Pool:
         return self._pools.setdefault(scope, Pool())
@@ -118,6 +159,7 @@ class RunnerStore:
         for field, value in changes.items():
             setattr(runner, field, value)
         self._pools[runner.scope].updated(runner_id)
+        self._changed()
 
     def _add(
         self,
@@ -148,4 +190,5 @@ class RunnerStore:
         self._next_id += 1
         self._pool(scope).add(runner)
         self._by_id[runner.id] = runner
+        self._changed()
         return runner

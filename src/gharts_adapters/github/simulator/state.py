@@ -238,6 +238,7 @@ class GitHubSimulator(RunnerStore):
         if self._pool(scope).remove(runner_id) is None:
             return _api.error(404, "Not Found")
         del self._by_id[runner_id]
+        self._changed()
         return Result(204)
 
     def cancel_workflow_run(self, repository: str, run_id: int) -> Result:

@@ -1,8 +1,9 @@
 """What ``gharts dev`` keeps in its data directory, and the addresses derived from it.
 
-The data directory (``.gharts-dev/`` by default) holds the SQLite database, the development
-issuer's keys and the address the last run served on; ``gharts dev --reset`` deletes exactly these
-files. Both halves of ``gharts dev`` (the server and ``gharts dev token``) read them from here.
+The data directory (``.gharts-dev/`` by default) holds the SQLite database, the simulated GitHub's
+runners (``github.json``), the development issuer's keys and the address the last run served on;
+``gharts dev --reset`` deletes exactly these files. Both halves of ``gharts dev`` (the server and
+``gharts dev token``) read them from here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DATABASE_FILE = "gharts.db"
 STATE_FILE = "dev.json"
+GITHUB_FILE = "github.json"
 ISSUER_PATH = "/dev/oidc"
 _RESET_FILES = (
     DATABASE_FILE,
@@ -25,6 +27,7 @@ _RESET_FILES = (
     f"{DATABASE_FILE}-journal",
     KEY_FILE,
     STATE_FILE,
+    GITHUB_FILE,
 )
 
 
@@ -43,7 +46,7 @@ def issuer_url(public_url: str) -> str:
 
 
 def reset(data_dir: Path) -> None:
-    """Delete the dev database, the issuer's keys and the recorded address (nothing else)."""
+    """Delete the dev database, the simulated GitHub, the issuer's keys and the recorded address."""
     for name in _RESET_FILES:
         (data_dir / name).unlink(missing_ok=True)
 

@@ -1,6 +1,7 @@
 """The server half of ``gharts dev``: listen, migrate, seed, then serve with the worker beside it.
 
-The socket is bound first, so a busy port is one line on stderr before any work is done. The app
+The socket is bound first, so a busy port is one line on stderr before any work is done. The
+simulated GitHub is kept in the data directory (``github.json``) with the database. The app
 and the sync worker share one event loop; SIGINT or SIGTERM stops uvicorn, then the worker, then
 closes the services, and the process exits with status 0.
 """
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import httpx
 
+from gharts_adapters.github.simulator.persistence import keep_in_file
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.storage import upgrade
-from gharts_http.bootstrap import bootstrap
+from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.cli.dev.app import create_dev_app, dev_settings
 from gharts_http.cli.dev.app import dev_verifier as verifier_for
 from gharts_http.cli.dev.banner import banner
-from gharts_http.cli.dev.data_dir import issuer_url, public_url_for, record_public_url
+from gharts_http.cli.dev.data_dir import GITHUB_FILE, issuer_url, public_url_for, record_public_url
 from gharts_http.cli.dev.data_dir import reset as reset_data
 from gharts_http.cli.dev.seed import DEV_ADMIN_EMAIL, seed_dev_data
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, print_error
@@ -52,6 +54,7 @@ async def _serve(settings: Settings, issuer: DevIssuer, sock: socket.socket, dat
     async with httpx.AsyncClient(transport=issuer.transport()) as identity_client:
         services = bootstrap(settings, identity=verifier_for(issuer, identity_client))
         try:
+            keep_github(services, Path(data_dir))
             report = await seed_dev_data(services, issuer.issuer)
             print(banner(settings.server.public_url, data_dir, report), flush=True)
             await serve(
@@ -64,6 +67,22 @@ async def _serve(settings: Settings, issuer: DevIssuer, sock: socket.socket, dat
             )
         finally:
             await services.aclose()
+
+
+def keep_github(services: Services, data_dir: Path) -> None:
+    """Keep the simulated GitHub in the data directory, beside the database that knows it.
+
+    A restarted ``gharts dev`` then finds the runners its database remembers, and never hands
+    out a runner id twice. A file that cannot be read stops start-up with one line.
+    """
+    if services.simulator is None:
+        raise ValueError('dev mode needs github.mode = "simulator"')
+    try:
+        keep_in_file(services.simulator, data_dir / GITHUB_FILE)
+    except (OSError, ValueError) as error:
+        raise DevError(
+            "DEV_STATE_UNREADABLE", f"{error}; `gharts dev --reset` starts afresh"
+        ) from error
 
 
 def _prepare(args: argparse.Namespace, sock: socket.socket) -> tuple[Settings, DevIssuer]:
