@@ -25,7 +25,6 @@ from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.cli.dev.app import create_dev_app, dev_settings, dev_verifier
 from gharts_http.cli.dev.banner import QUICKSTART_BODY, banner, provision_command
 from gharts_http.cli.dev.command import token_public_url
-from gharts_http.cli.dev.server import keep_github
 from gharts_http.cli.dev.data_dir import DATABASE_FILE, issuer_url, public_url_for, reset
 from gharts_http.cli.dev.seed import (
     DEMO_CLIENT,
@@ -34,6 +33,7 @@ from gharts_http.cli.dev.seed import (
     SeedReport,
     seed_dev_data,
 )
+from gharts_http.cli.dev.server import keep_github
 from gharts_http.cli.main import build_parser, main
 from tests.integration.api_support import bearer, running_api
 
