@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from gharts_adapters.storage import _sqlite_driver as sqlite_driver
 from gharts_adapters.storage.errors import is_unavailable, translated
 from gharts_adapters.storage.repositories import (
     SqlAuditRepository,
@@ -76,6 +77,7 @@ def configure_engine(engine: AsyncEngine) -> AsyncEngine:
     ):
         event.listen(sync_engine, "connect", _sqlite_connect)
         event.listen(sync_engine, "begin", _sqlite_begin)
+        sqlite_driver.install(sync_engine)
     return engine
 
 
