@@ -23,6 +23,16 @@ import pytest
 from gharts_http.cli.main import main
 
 SCOPE = "org:acme"
+#: The issuers the CLI tests register clients of: a client's issuer must be a trusted one.
+TRUSTED_ISSUERS = (
+    "https://kubernetes.default.svc",
+    "https://token.actions.githubusercontent.com",
+    "https://other.example.com",
+    "http://127.0.0.1:8000/dev/oidc",
+)
+ISSUERS_CONFIG = "".join(
+    f'[[auth.issuers]]\nissuer = "{issuer}"\naudiences = ["gharts"]\n' for issuer in TRUSTED_ISSUERS
+)
 
 
 @attrs.frozen
@@ -77,7 +87,7 @@ def make_cli(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Cli:
-    """``gharts`` on ``database_url`` (migrated) with the simulator configured."""
+    """``gharts`` on ``database_url`` (migrated), the simulator and :data:`TRUSTED_ISSUERS`."""
     clean_environment(monkeypatch)
-    config = write_config(tmp_path / "gharts.toml", database_url)
+    config = write_config(tmp_path / "gharts.toml", database_url, ISSUERS_CONFIG)
     return Cli(config, database_url, capsys)

@@ -26,7 +26,10 @@ def test_help_lists_every_command(cli: Cli) -> None:
     """``gharts --help`` exits 0 and names each command of the spec."""
     result = cli("--help", config=False)
 
-    commands = ["serve", "worker", "db", "admin", "audit", "sync", "policy"]
+    commands = [
+        "serve", "worker", "db", "admin", "runners", "sync", "stats", "security-events",
+        "audit", "policy", "apply", "export", "completion",
+    ]  # fmt: skip
     assert EXIT_OK == result.code
     assert [] == [name for name in commands if f"    {name} " not in result.out]
 
@@ -109,8 +112,9 @@ def test_unreachable_database_is_one_line_and_exits_1(cli: Cli, tmp_path: Path) 
 
     assert (EXIT_FAILED, "") == (result.code, result.out)
     assert result.err == (
-        "error: SERVICE_UNAVAILABLE: The database is unreachable or not migrated "
-        "(run `gharts db upgrade`).\n"
+        "error: SERVICE_UNAVAILABLE: The database postgresql+asyncpg://nobody@127.0.0.1:9/none "
+        "is unreachable or not migrated. If it is reachable, migrate it with "
+        f"`gharts --config {config} db upgrade`.\n"
     )
 
 
@@ -122,7 +126,7 @@ def test_unmigrated_database_says_to_upgrade(cli: Cli, tmp_path: Path) -> None:
                  config=False)  # fmt: skip
 
     assert EXIT_FAILED == result.code
-    assert "run `gharts db upgrade`" in result.err
+    assert f"migrate it with `gharts --config {config} db upgrade`" in result.err
 
 
 def test_console_script_runs_as_a_module(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""``gharts admin ...``: users, teams and clients through the core services, as ``system``."""
+"""``gharts admin ...``: users, teams and clients through the core services, as the operator."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -102,19 +104,38 @@ def test_teams_users_members_and_clients(cli: Cli) -> None:
     )
 
 
-def test_changes_are_audited_as_the_system(cli: Cli) -> None:
-    """What the CLI changes is in the audit log, with the ``system`` actor."""
-    ok(cli, "admin", "teams", "create", "ml")
-    ok(cli, "admin", "users", "create", "--email", "a@example.com", "--name", "A", "--teams=ml")
+def test_changes_are_audited_as_the_named_operator(cli: Cli) -> None:
+    """``--actor`` names who made the change in every audit row, never ``system``."""
+    ok(cli, "admin", "teams", "create", "ml", "--actor", "ops@example.com")
+    ok(
+        cli, "admin", "users", "create", "--email", "a@example.com", "--name", "A", "--teams=ml",
+        "--actor", "ops@example.com",
+    )  # fmt: skip
+    ok(cli, "admin", "create-admin", "--email", "r@example.com", "--name", "R", "--actor", "x@y")
 
     actors = asyncio.run(_audit_actors(cli.database_url))
 
     expected = [
-        (AuditAction.TEAM_CREATE.value, "system"),
-        (AuditAction.TEAM_MEMBER_ADD.value, "system"),
-        (AuditAction.USER_CREATE.value, "system"),
+        (AuditAction.TEAM_CREATE.value, "ops@example.com"),
+        (AuditAction.TEAM_MEMBER_ADD.value, "ops@example.com"),
+        (AuditAction.USER_CREATE.value, "ops@example.com"),
+        (AuditAction.USER_CREATE.value, "x@y"),
     ]
     assert expected == actors
+
+
+def test_the_default_operator_is_the_os_user_at_the_host(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--actor`` the audit rows name ``<os-user>@<host>``."""
+    monkeypatch.setattr(getpass, "getuser", lambda: "ada")
+    monkeypatch.setattr(socket, "gethostname", lambda: "bastion")
+
+    ok(cli, "admin", "teams", "create", "ml")
+
+    assert [(AuditAction.TEAM_CREATE.value, "ada@bastion")] == asyncio.run(
+        _audit_actors(cli.database_url)
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,3 +183,16 @@ def test_bad_policy_is_refused_with_its_code(cli: Cli) -> None:
     assert failure(cli, "admin", "teams", "add-member", "ml", "x@example.com").startswith(
         "error: TEAM_NOT_FOUND"
     )
+
+
+def test_a_client_of_an_untrusted_issuer_is_refused(cli: Cli) -> None:
+    """``clients create`` checks the issuer as the API does: trusted, byte for byte."""
+    ok(cli, "admin", "teams", "create", "ml")
+    argv = ["admin", "clients", "create", "--subject", "ci", "--team", "ml", "--issuer"]
+
+    untrusted = cli(*argv, "https://nobody.example/")
+    slashed = cli(*argv, ISSUER + "/")
+
+    assert (EXIT_FAILED, EXIT_FAILED) == (untrusted.code, slashed.code)
+    assert "is not a trusted issuer" in untrusted.err
+    assert "differs from the trusted issuer" in slashed.err

@@ -26,7 +26,7 @@ def cli(
         ["admin", "teams", "create", "web"],
         ["admin", "users", "create", "--email", "ada@example.com", "--name", "Ada", "--teams=ml"],
     ):
-        assert EXIT_OK == cli(*argv).code
+        assert EXIT_OK == cli(*argv, "--actor", "ops@example.com").code
     return cli
 
 
@@ -66,7 +66,9 @@ def test_export_writes_json_lines_to_stdout(cli: Cli) -> None:
     assert ["team.create", "team.create", "team.member_add", "user.create"] == sorted(
         row["action"] for row in rows
     )
-    assert {"system"} == {row["actor"]["name"] for row in rows}
+    assert {("operator", "ops@example.com")} == {
+        (row["actor"]["kind"], row["actor"]["name"]) for row in rows
+    }
 
 
 def test_export_filters_and_writes_csv_to_a_file(cli: Cli, tmp_path: Path) -> None:

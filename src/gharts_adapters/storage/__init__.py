@@ -4,7 +4,7 @@ Build a store from a URL with :func:`create_store`, or hand :class:`SqlStore` an
 ``async_sessionmaker``; create or upgrade the schema with :func:`upgrade` first.
 """
 
-from gharts_adapters.storage.migrate import upgrade
+from gharts_adapters.storage.migrate import Revision, current, history, upgrade
 from gharts_adapters.storage.store import (
     SqlStore,
     SqlUnitOfWork,
@@ -15,11 +15,14 @@ from gharts_adapters.storage.store import (
 from gharts_adapters.storage.tables import metadata
 
 __all__ = [
+    "Revision",
     "SqlStore",
     "SqlUnitOfWork",
     "configure_engine",
     "create_engine",
     "create_store",
+    "current",
+    "history",
     "metadata",
     "upgrade",
 ]

@@ -26,13 +26,8 @@ from gharts_http.api.schemas.audit_export import (
 from gharts_http.api.schemas.runners import PolicyCheckResponse
 from gharts_http.bootstrap import Services
 from gharts_http.cli.errors import EXIT_OK, EXIT_REFUSED, UsageError
-from gharts_http.cli.support import (
-    SYSTEM,
-    comma_list,
-    print_json,
-    timestamp,
-    with_services,
-)
+from gharts_http.cli.output import Table, add_output_option, emit
+from gharts_http.cli.support import comma_list, operator, timestamp, with_services
 
 
 @contextlib.contextmanager
@@ -61,7 +56,7 @@ async def _export(args: argparse.Namespace, services: Services) -> int:
         since=args.since,
         until=args.until,
     )
-    events = await services.audit.export_audit(SYSTEM, query)
+    events = await services.audit.export_audit(operator(args), query)
     try:
         with _output(args.output) as stream:
             if args.format is ExportFormat.CSV:
@@ -77,8 +72,19 @@ async def _export(args: argparse.Namespace, services: Services) -> int:
 
 
 async def _policy_check(args: argparse.Namespace, services: Services) -> int:
-    result = await services.policy.check(SYSTEM, args.labels, team_name=args.team)
-    print_json(PolicyCheckResponse.of(result))
+    result = await services.policy.check(operator(args), args.labels, team_name=args.team)
+    response = PolicyCheckResponse.of(result)
+
+    def table() -> str:
+        verdict = "allowed" if response.allowed else "refused"
+        labels = ",".join(response.labels) or "-"
+        lines = [f"{verdict}: {labels}"]
+        if response.violations:
+            rows = tuple((v.label, v.reason, v.message) for v in response.violations)
+            lines.append(Table(("LABEL", "REASON", "MESSAGE"), rows).render())
+        return "\n".join(lines)
+
+    emit(args, response, table)
     return EXIT_OK if result.allowed else EXIT_REFUSED
 
 
@@ -91,7 +97,9 @@ def add_audit_parser(commands: Any) -> None:
         "export",
         help="export audit rows as JSON Lines or CSV",
         description="Export the audit rows matching the filters, newest first, in the format "
-        "of GET /api/v1/admin/audit/export.",
+        "of GET /api/v1/admin/audit/export.\n\n"
+        "Example: gharts audit export --format csv --since 2026-01-01T00:00:00Z",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument(
         "--format",
@@ -119,9 +127,12 @@ def add_policy_parser(commands: Any) -> None:
     check = policy.add_parser(
         "check",
         help="evaluate labels against a team's stored policy",
-        description="Print the policy's decision as JSON. Exit status 0 when the labels are "
-        "allowed, 3 when they are refused. Nothing is provisioned.",
+        description="Print the policy's decision. Exit status 0 when the labels are "
+        "allowed, 3 when they are refused. Nothing is provisioned.\n\n"
+        "Example: gharts policy check --team demo --labels gpu-a100,size-small",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_output_option(check)
     check.add_argument("--team", required=True, help="team name")
     check.add_argument(
         "--labels", required=True, type=comma_list, help="labels to check, comma-separated"

@@ -4,17 +4,23 @@ Commands::
 
     gharts serve [--host H] [--port P] [--with-worker]   the HTTP API
     gharts worker [--interval S]                          the sync worker
-    gharts db upgrade [REVISION] [--url URL]              apply migrations
-    gharts admin create-admin --email E --name N          and admin users|teams|clients ...
+    gharts db upgrade|current|history                     the schema (migrations)
+    gharts admin create-admin|users|teams|clients ...     every admin task of the API
+    gharts runners list|show|delete                       the runner records
+    gharts sync --once|status|trigger                     one cycle here, the worker's state
+    gharts stats, gharts security-events list             what the admin dashboard reads
     gharts audit export [--format jsonl|csv] [--output F] [filters]
-    gharts sync --once                                    one cycle, its report as JSON
-    gharts policy check --team T --labels a,b             a team policy's decision as JSON
+    gharts policy check --team T --labels a,b             a team policy's decision
+    gharts apply -f teams.toml [--plan] [--prune], gharts export    teams as a reviewed file
+    gharts completion bash|zsh                            the shell completion script
     gharts dev [token]                                    everything locally (see ``dev``)
 
 ``--config FILE`` (before the command) names the configuration (default: ``$GHARTS_CONFIG`` or
 ``./gharts.toml``); ``--log-level`` sets the log level (logs go to stderr for one-shot commands,
-to stdout for ``serve`` and ``worker``). Admin, audit and policy commands act as the system
-principal through the core services, on the configured database, with no HTTP and no token.
+to stdout for ``serve`` and ``worker``). Admin and read commands act as the operator (an admin
+named by ``--actor``, or ``<os-user>@<host>``) through the core services, on the configured
+database, with no HTTP and no token; they print a table on a terminal, JSON otherwise
+(``--output table|json``). ``gharts --version`` prints the version.
 
 Errors are one line on stderr, ``error: <CODE>: <detail>``; a bad configuration prints one
 ``error: INVALID_CONFIG: <problem>`` line per problem. Exit codes:
@@ -25,17 +31,20 @@ Errors are one line on stderr, ``error: <CODE>: <detail>``; a bad configuration 
     2  bad usage or bad configuration, or a plain install: without the ``server`` extra every
        command prints ``error: SERVER_NOT_INSTALLED: ...``
     3  ``policy check``: the labels are refused
+    4  ``apply --plan --detailed-exitcode``: the plan has changes
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from gharts_core.errors import GhartsError
 from gharts_http.cli.errors import (
+    EXIT_CHANGES,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REFUSED,
@@ -45,6 +54,7 @@ from gharts_http.cli.errors import (
 )
 
 __all__ = [
+    "EXIT_CHANGES",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_REFUSED",
@@ -68,8 +78,10 @@ SERVER_IMPORTS = frozenset(
         "joserfc",
         "litestar",
         "prometheus_client",
+        "shtab",
         "sqlalchemy",
         "stamina",
+        "tomli_w",
         "uvicorn",
     }
 )
@@ -83,31 +95,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _db_upgrade(args: argparse.Namespace) -> int:
-    from gharts_adapters.storage import upgrade  # noqa: PLC0415 - see _add_server_parsers
-    from gharts_http.cli.support import load  # noqa: PLC0415
-
-    url = args.url
-    if url is None:
-        url = load(args, require_github=False).database.url
-    upgrade(url, args.revision)
-    print(f"database upgraded to {args.revision}")
-    return EXIT_OK
-
-
-def _add_db_parser(commands: Any) -> None:
-    db = commands.add_parser("db", help="database schema management")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
-    up = db_commands.add_parser(
-        "upgrade",
-        help="apply migrations up to a revision (default: head)",
-        description="Apply the Alembic migrations to the configured database.",
-    )
-    up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
-    up.add_argument("--url", help="database URL (default: database.url from the configuration)")
-    up.set_defaults(func=_db_upgrade)
-
-
 def _add_dev_parser(commands: Any) -> None:
     from gharts_http.cli.dev.command import add_dev_parser  # noqa: PLC0415 - needs the server extra
     from gharts_http.cli.simulator import add_simulator_parser  # noqa: PLC0415
@@ -116,18 +103,37 @@ def _add_dev_parser(commands: Any) -> None:
     add_simulator_parser(commands)
 
 
-def _add_server_parsers(commands: Any) -> None:
+def _add_server_parsers(parser: argparse.ArgumentParser, commands: Any) -> None:
     # Imported here: SQLAlchemy, Alembic and Litestar take seconds to import, and
     # ``gharts dev token`` (run inside ``$(...)`` in a curl line) needs none of them.
     from gharts_http.cli.admin import add_admin_parser  # noqa: PLC0415
+    from gharts_http.cli.apply import add_file_parsers  # noqa: PLC0415
     from gharts_http.cli.audit import add_audit_parser, add_policy_parser  # noqa: PLC0415
+    from gharts_http.cli.completion import add_completion_parser  # noqa: PLC0415
+    from gharts_http.cli.db import add_db_parser  # noqa: PLC0415
+    from gharts_http.cli.reads import add_read_parsers  # noqa: PLC0415
     from gharts_http.cli.run import add_run_parsers  # noqa: PLC0415
+    from gharts_http.cli.runners import add_runners_parser  # noqa: PLC0415
+    from gharts_http.cli.sync import add_sync_parser  # noqa: PLC0415
 
     add_run_parsers(commands)
-    _add_db_parser(commands)
+    add_db_parser(commands)
     add_admin_parser(commands)
+    add_runners_parser(commands)
+    add_sync_parser(commands)
+    add_read_parsers(commands)
     add_audit_parser(commands)
     add_policy_parser(commands)
+    add_file_parsers(commands)
+    add_completion_parser(commands, parser)
+
+
+def _version() -> str:
+    """Return the installed distribution's version (``unknown`` when run from a bare tree)."""
+    try:
+        return importlib.metadata.version("gharts")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -150,8 +156,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gharts",
         description="GitHub Actions runner token service.",
-        epilog="Exit codes: 0 ok, 1 failed, 2 bad usage or configuration, 3 policy refused.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 bad usage or configuration, 3 policy refused, "
+        "4 apply --plan --detailed-exitcode found changes.",
     )
+    parser.add_argument("--version", action="version", version=f"gharts {_version()}")
     parser.add_argument(
         "--config", help="configuration file (default: $GHARTS_CONFIG or ./gharts.toml)"
     )
@@ -163,9 +171,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     if argv is None or _command_of(argv) != "dev":
-        _add_server_parsers(commands)
+        _add_server_parsers(parser, commands)
     _add_dev_parser(commands)
     return parser
+
+
+def _detail_of(error: GhartsError) -> str:
+    """Return the detail, with each offending field's sentence when the error names fields."""
+    fields = error.extras().get("field_errors")
+    if not isinstance(fields, dict) or not fields:
+        return error.detail
+    return f"{error.detail} " + " ".join(f"{name}: {text}" for name, text in fields.items())
 
 
 def _failed(error: Exception) -> int:
@@ -180,7 +196,7 @@ def _failed(error: Exception) -> int:
             print_error("INVALID_CONFIG", problem)
         return EXIT_USAGE
     if isinstance(error, GhartsError):
-        print_error(error.code.value, error.detail)
+        print_error(error.code.value, _detail_of(error))
     else:
         print_error("INTERNAL_ERROR", f"{type(error).__name__}: {error}")
     return EXIT_FAILED

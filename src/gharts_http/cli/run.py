@@ -211,7 +211,7 @@ def _logging_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_parsers(commands: Any) -> None:
-    """Register ``serve``, ``worker`` and ``sync``."""
+    """Register ``serve`` and ``worker`` (``sync`` is :mod:`gharts_http.cli.sync`)."""
     serve = commands.add_parser(
         "serve",
         help="run the HTTP API",
@@ -242,12 +242,3 @@ def add_run_parsers(commands: Any) -> None:
     )
     _logging_options(worker)
     worker.set_defaults(func=run_worker_command)
-
-    sync = commands.add_parser(
-        "sync",
-        help="run one sync cycle now",
-        description="Run one reconciliation cycle and print its report as JSON. Exit status 1 "
-        "when the cycle met errors, or when another worker leads (CONFLICT).",
-    )
-    sync.add_argument("--once", action="store_true", help="run one cycle (required)")
-    sync.set_defaults(func=run_sync)

@@ -3,7 +3,9 @@
 A command that needs the services runs through :func:`with_services`: settings loaded, logs
 quieted to stderr (so stdout carries only the command's output), services bootstrapped, the
 database checked, the action run, everything closed. Commands that never call GitHub get an
-offline GitHub port when no GitHub App is configured.
+offline GitHub port when no GitHub App is configured. The settings come from
+:func:`load_command_settings`, which falls back to the ``gharts dev`` database when there is no
+configuration at all (:mod:`gharts_http.cli.locate`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import enum
+import getpass
 import json
+import os
+import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,9 +27,16 @@ import attrs
 
 from gharts_core.errors import GitHubUnavailable, StorageUnavailable
 from gharts_core.model import ObservedRunner, Principal
-from gharts_core.ports.github import JitConfig, JitRequest, RateLimitStatus, RegistrationToken
+from gharts_core.ports.github import (
+    JitConfig,
+    JitRequest,
+    ListedPage,
+    RateLimitStatus,
+    RegistrationToken,
+)
 from gharts_core.ports.storage import MAX_PAGE_SIZE
 from gharts_http.bootstrap import Services, bootstrap
+from gharts_http.cli.locate import Located, locate_settings
 from gharts_http.logging import configure_logging, reset_logging
 from gharts_http.settings import GitHubMode, Settings, load_settings
 
@@ -34,6 +46,52 @@ SYSTEM = Principal.system()
 def load(args: argparse.Namespace, *, require_github: bool) -> Settings:
     """Load the settings named by ``--config`` (``ConfigError`` lists the problems)."""
     return load_settings(args.config, require_github=require_github)
+
+
+def load_command_settings(args: argparse.Namespace, *, require_github: bool) -> Located:
+    """Load the settings of a one-shot command, saying on stderr when the dev database is used."""
+    located = locate_settings(args.config, require_github=require_github)
+    if located.notice:
+        print(located.notice, file=sys.stderr)
+    return located
+
+
+MAX_ACTOR_LENGTH = 320  # the audit log's actor_name column
+
+
+def default_actor() -> str:
+    """Return ``<os-user>@<host>``, the operator's name when ``--actor`` is not given."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname() or 'localhost'}"
+
+
+def actor_name(value: str) -> str:
+    """Argument type: the operator's name in audit rows, 1-320 printable characters."""
+    name = value.strip()
+    if not name or len(name) > MAX_ACTOR_LENGTH or not name.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"expected 1-{MAX_ACTOR_LENGTH} printable characters: {value!r}"
+        )
+    return name
+
+
+def add_actor_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--actor NAME``: who the audit rows of this command's changes name."""
+    parser.add_argument(
+        "--actor",
+        dest="operator",
+        type=actor_name,
+        metavar="NAME",
+        help="who the audit log records as having made the change (default: <os-user>@<host>)",
+    )
+
+
+def operator(args: argparse.Namespace) -> Principal:
+    """Return the principal a command acts as: the operator named by ``--actor`` or the OS."""
+    return Principal.operator(getattr(args, "operator", None) or default_actor())
 
 
 def quiet_logs(args: argparse.Namespace, default: str = "ERROR") -> None:
@@ -50,15 +108,16 @@ def with_services(
     require_github: bool = False,
 ) -> int:
     """Run ``action`` on freshly bootstrapped services and return its exit code."""
-    settings = load(args, require_github=require_github)
+    located = load_command_settings(args, require_github=require_github)
     quiet_logs(args)
     try:
-        return asyncio.run(_run(settings, action))
+        return asyncio.run(_run(located, action))
     finally:
         reset_logging()
 
 
-async def _run(settings: Settings, action: Callable[[Services], Awaitable[int]]) -> int:
+async def _run(located: Located, action: Callable[[Services], Awaitable[int]]) -> int:
+    settings = located.settings
     github = None
     app = settings.github
     if app.mode is GitHubMode.APP and not (app.app_id and app.installation_id and app.private_key):
@@ -66,9 +125,7 @@ async def _run(settings: Settings, action: Callable[[Services], Awaitable[int]])
     services = bootstrap(settings, github=github)
     try:
         if not await services.store.ping():
-            raise StorageUnavailable(
-                "The database is unreachable or not migrated (run `gharts db upgrade`)."
-            )
+            raise StorageUnavailable(located.unavailable_hint())
         return await action(services)
     finally:
         await services.aclose()
@@ -92,6 +149,14 @@ class OfflineGitHub:
     async def list_runners(self) -> Sequence[ObservedRunner]:
         """Refuse: GitHub is not configured."""
         raise GitHubUnavailable(self._DETAIL)
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        """Nothing was ever listed."""
+        return ()
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """Nothing to remember them for: this GitHub never lists."""
+        del pages
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
         """Refuse: GitHub is not configured."""
