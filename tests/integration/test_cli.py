@@ -120,6 +120,7 @@ def test_unreachable_database_is_one_line_and_exits_1(cli: Cli, tmp_path: Path) 
 
 def test_unmigrated_database_says_to_upgrade(cli: Cli, tmp_path: Path) -> None:
     """An empty SQLite file is reported with the command that fixes it."""
+    (tmp_path / "e.db").write_bytes(b"")
     config = write_config(tmp_path / "empty.toml", f"sqlite+aiosqlite:///{tmp_path / 'e.db'}")
 
     result = cli("--config", str(config), "policy", "check", "--team", "a", "--labels", "x",
@@ -127,6 +128,20 @@ def test_unmigrated_database_says_to_upgrade(cli: Cli, tmp_path: Path) -> None:
 
     assert EXIT_FAILED == result.code
     assert f"migrate it with `gharts --config {config} db upgrade`" in result.err
+
+
+def test_a_missing_sqlite_file_is_not_created(cli: Cli, tmp_path: Path) -> None:
+    """A configured SQLite file that does not exist is named, and left uncreated."""
+    missing = tmp_path / "typo.db"
+    config = write_config(tmp_path / "typo.toml", f"sqlite+aiosqlite:///{missing}")
+
+    result = cli("--config", str(config), "admin", "teams", "list", config=False)
+
+    assert (EXIT_FAILED, False) == (result.code, missing.exists())
+    assert result.err == (
+        f"error: SERVICE_UNAVAILABLE: There is no database at sqlite+aiosqlite:///{missing} "
+        f"(no file {missing}). Create it with `gharts --config {config} db upgrade`.\n"
+    )
 
 
 def test_console_script_runs_as_a_module(tmp_path: Path) -> None:

@@ -76,10 +76,26 @@ def test_db_upgrade_without_configuration_migrates_the_dev_database(
 
 
 def test_without_any_database_the_hint_names_the_url_and_the_command(here: Cli) -> None:
-    """No configuration, no dev data: the default URL and the command that migrates it."""
+    """No configuration, no dev data: the default URL, the command, and no stray file."""
     result = here("admin", "users", "list", config=False)
+    current = here("db", "current", "--output", "json", config=False)
 
     assert (EXIT_FAILED, "") == (result.code, result.out)
+    assert result.err == (
+        "error: SERVICE_UNAVAILABLE: There is no database at sqlite+aiosqlite:///./gharts.db "
+        "(no file gharts.db). Create it with `gharts db upgrade`, or name the configuration "
+        "with --config.\n"
+    )
+    assert (EXIT_FAILED, []) == (current.code, current.json()["revisions"])
+    assert not (here.config.parent / "gharts.db").exists()
+
+
+def test_an_unmigrated_file_names_the_url_and_the_command(here: Cli) -> None:
+    """A SQLite file without the schema is reported with the command that migrates it."""
+    (here.config.parent / "gharts.db").write_bytes(b"")
+
+    result = here("stats", config=False)
+
     assert result.err == (
         "error: SERVICE_UNAVAILABLE: The database sqlite+aiosqlite:///./gharts.db is "
         "unreachable or not migrated. If it is reachable, migrate it with `gharts db upgrade`.\n"

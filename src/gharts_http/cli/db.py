@@ -15,7 +15,7 @@ import attrs
 
 from gharts_adapters.storage import current, history, upgrade
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK
-from gharts_http.cli.locate import masked_url
+from gharts_http.cli.locate import masked_url, sqlite_file
 from gharts_http.cli.output import Table, emit
 from gharts_http.cli.parsing import add_command
 from gharts_http.cli.support import load_command_settings
@@ -45,7 +45,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _current(args: argparse.Namespace) -> int:
     url = _url(args)
-    revisions = current(url)
+    file = sqlite_file(url)
+    revisions = () if file is not None and not file.is_file() else current(url)
     head = next(revision.id for revision in history() if revision.is_head)
     state = CurrentRevision(masked_url(url), revisions, head, revisions == (head,))
 

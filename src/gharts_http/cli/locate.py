@@ -24,7 +24,7 @@ from gharts_http.cli.dev.data_dir import DATABASE_FILE, DEFAULT_DATA_DIR
 from gharts_http.cli.dev.data_dir import database_url as dev_database_url
 from gharts_http.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
-__all__ = ["Located", "locate_settings", "masked_url"]
+__all__ = ["Located", "locate_settings", "masked_url", "sqlite_file"]
 
 _CREDENTIALS = re.compile(r"(?P<head>://[^/@:]*:)[^/@]*@")
 
@@ -32,6 +32,19 @@ _CREDENTIALS = re.compile(r"(?P<head>://[^/@:]*:)[^/@]*@")
 def masked_url(url: str) -> str:
     """Return ``url`` with the password, if any, replaced by ``***``."""
     return _CREDENTIALS.sub(r"\g<head>***@", url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL (``None`` for other databases and in-memory ones).
+
+    Connecting to a SQLite file that does not exist creates it, empty: a command that only reads
+    checks for the file first, so that a wrong directory does not leave a stray ``gharts.db``.
+    """
+    scheme, separator, rest = url.partition(":///")
+    if not separator or not scheme.startswith("sqlite"):
+        return None
+    path = rest.partition("?")[0]
+    return None if path in ("", ":memory:") else Path(path)
 
 
 @attrs.frozen
@@ -47,10 +60,27 @@ class Located:
 
     def unavailable_hint(self) -> str:
         """Return the sentence for a database that is unreachable or not migrated."""
+        url = self.settings.database.url
+        file = sqlite_file(url)
+        if file is not None and not file.is_file():
+            other = (
+                ""
+                if "--config" in self.upgrade_command
+                else ", or name the configuration with --config"
+            )
+            return (
+                f"There is no database at {url} (no file {file}). Create it with "
+                f"`{self.upgrade_command}`{other}."
+            )
         return (
-            f"The database {masked_url(self.settings.database.url)} is unreachable or not "
-            f"migrated. If it is reachable, migrate it with `{self.upgrade_command}`."
+            f"The database {masked_url(url)} is unreachable or not migrated. If it is "
+            f"reachable, migrate it with `{self.upgrade_command}`."
         )
+
+    def missing_file(self) -> bool:
+        """Tell whether the database is a SQLite file that does not exist."""
+        file = sqlite_file(self.settings.database.url)
+        return file is not None and not file.is_file()
 
 
 def _has_configuration(config: str | None, env: Mapping[str, str], cwd: Path) -> bool:

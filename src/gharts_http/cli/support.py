@@ -118,6 +118,8 @@ def with_services(
 
 async def _run(located: Located, action: Callable[[Services], Awaitable[int]]) -> int:
     settings = located.settings
+    if located.missing_file():
+        raise StorageUnavailable(located.unavailable_hint())
     github = None
     app = settings.github
     if app.mode is GitHubMode.APP and not (app.app_id and app.installation_id and app.private_key):
