@@ -223,10 +223,17 @@ def test_completion_scripts_know_the_commands(cli: Cli, shell: str) -> None:
         assert (0, "") == (checked.returncode, checked.stderr)
 
 
-def test_version_works_without_a_database(tmp_path: Path) -> None:
-    """The console script answers --version in an empty directory (no configuration)."""
+def test_version_works_without_a_database_and_imports_no_server(tmp_path: Path) -> None:
+    """``--version`` answers in an empty directory without importing the HTTP stack."""
     completed = subprocess.run(
-        [sys.executable, "-m", "gharts_http.cli", "--version"],
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from gharts_http.cli.main import main; code = main(['--version']); "
+                "print(code, 'litestar' in sys.modules, 'sqlalchemy' in sys.modules)"
+            ),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -235,4 +242,6 @@ def test_version_works_without_a_database(tmp_path: Path) -> None:
     )
 
     assert (0, "") == (completed.returncode, completed.stderr)
-    assert completed.stdout.startswith("gharts ")
+    assert [f"gharts {importlib.metadata.version('gharts')}", "0 False False"] == (
+        completed.stdout.splitlines()
+    )

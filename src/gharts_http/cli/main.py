@@ -147,11 +147,18 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _needs_no_server(argv: Sequence[str]) -> bool:
+    """Tell whether ``argv`` is ``gharts dev ...`` or ``gharts --version``: no server imports."""
+    command = _command_of(argv)
+    asks_version = "--version" in argv and not {"-h", "--help"} & set(argv)
+    return command == "dev" or (command is None and asks_version)
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Return the parser of every command; each sets ``func(args) -> exit code``.
 
-    For ``gharts dev ...`` only the dev commands are built, so that ``gharts dev token`` starts
-    in a fraction of the time the server commands need to import.
+    For ``gharts dev ...`` (and ``gharts --version``) only the dev commands are built, so that
+    ``gharts dev token`` starts in a fraction of the time the server commands need to import.
     """
     parser = _Parser(
         prog="gharts",
@@ -170,7 +177,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="log level (default: INFO for serve and worker, ERROR otherwise)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    if argv is None or _command_of(argv) != "dev":
+    if argv is None or not _needs_no_server(argv):
         _add_server_parsers(parser, commands)
     _add_dev_parser(commands)
     return parser
