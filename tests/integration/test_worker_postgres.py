@@ -20,6 +20,7 @@ from gharts_core.model import AuditAction, ObservedRunner
 from gharts_core.ports.github import (
     JitConfig,
     JitRequest,
+    ListedPage,
     RateLimitStatus,
     RegistrationToken,
     RunnerPlatform,
@@ -312,6 +313,12 @@ class RecordedDeletes:
 
     async def list_runners(self) -> Sequence[ObservedRunner]:
         return await self.inner.list_runners()
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        return self.inner.listed_pages()
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        self.inner.remember_pages(pages)
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
         return await self.inner.get_runner(github_runner_id)

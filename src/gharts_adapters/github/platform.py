@@ -19,7 +19,13 @@ from gharts_adapters.github.settings import GitHubSettings
 from gharts_core.errors import Conflict, GitHubUnavailable
 from gharts_core.model import ObservedRunner
 from gharts_core.ports.clock import Clock, SystemClock
-from gharts_core.ports.github import JitConfig, JitRequest, RateLimitStatus, RegistrationToken
+from gharts_core.ports.github import (
+    JitConfig,
+    JitRequest,
+    ListedPage,
+    RateLimitStatus,
+    RegistrationToken,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +121,18 @@ class GitHubRunnerPlatform:
             next_url = page.next_url
         self._pages = seen
         return runners
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the pages of the last complete listing that carried an ETag, in order."""
+        return [
+            ListedPage(url=url, etag=page.etag, runners=page.runners, next_url=page.next_url)
+            for url, page in self._pages.items()
+            if page.etag is not None
+        ]
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """Seed the page cache with pages read before, so the next listing sends their ETags."""
+        self._pages = {p.url: _CachedPage(p.etag, p.runners, p.next_url) for p in pages}
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
         """Return one runner, or ``None`` when GitHub no longer has it."""

@@ -18,7 +18,10 @@ from gharts_core.model import (
     AuditOutcome,
     Capabilities,
     Deactivation,
+    LabelType,
     MachineClient,
+    ObservedLabel,
+    ObservedRunner,
     PrincipalKind,
     ProvisionMethod,
     RunnerRecord,
@@ -34,6 +37,7 @@ from gharts_core.model import (
     User,
 )
 from gharts_core.policy import LabelPolicy
+from gharts_core.ports.github import ListedPage
 
 Row = RowMapping | Mapping[str, Any]
 
@@ -345,4 +349,53 @@ def to_sync_state(row: Row) -> SyncState:
         heartbeat_at=row["heartbeat_at"],
         last_report=None if report is None else _to_report(report),
         cycles=row["cycles"],
+    )
+
+
+def _observed_document(runner: ObservedRunner) -> dict[str, Any]:
+    return {
+        "id": runner.id,
+        "name": runner.name,
+        "os": runner.os,
+        "status": runner.status,
+        "busy": runner.busy,
+        "labels": [{"name": label.name, "type": label.type.value} for label in runner.labels],
+        "runner_group_id": runner.runner_group_id,
+        "ephemeral": runner.ephemeral,
+    }
+
+
+def _to_observed(document: Mapping[str, Any]) -> ObservedRunner:
+    return ObservedRunner(
+        id=document["id"],
+        name=document["name"],
+        os=document["os"],
+        status=document["status"],
+        busy=document["busy"],
+        labels=[
+            ObservedLabel(name=lb["name"], type=LabelType(lb["type"])) for lb in document["labels"]
+        ],
+        runner_group_id=document["runner_group_id"],
+        ephemeral=document["ephemeral"],
+    )
+
+
+def listed_page_row(page: ListedPage, position: int) -> dict[str, Any]:
+    """Return the ``sync_listed_pages`` columns of one page, ``position`` its place in the list."""
+    return {
+        "url": page.url,
+        "position": position,
+        "etag": page.etag,
+        "next_url": page.next_url,
+        "runners": [_observed_document(runner) for runner in page.runners],
+    }
+
+
+def to_listed_page(row: Row) -> ListedPage:
+    """Build a listed page from a ``sync_listed_pages`` row."""
+    return ListedPage(
+        url=row["url"],
+        etag=row["etag"],
+        runners=tuple(_to_observed(document) for document in row["runners"]),
+        next_url=row["next_url"],
     )

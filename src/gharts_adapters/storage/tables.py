@@ -269,6 +269,18 @@ sync_state = Table(
     Column("last_report", JSONDocument, nullable=True),
 )
 
+# The runner listing's pages as the worker last read them (ETag, runners, next link), so a
+# restarted worker sends If-None-Match and GitHub answers 304 for every unchanged page.
+sync_listed_pages = Table(
+    "sync_listed_pages",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("etag", String(512), nullable=False),
+    Column("next_url", String(2048), nullable=True),
+    Column("runners", JSONDocument, nullable=False),
+)
+
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,

@@ -50,6 +50,20 @@ class RateLimitStatus:
     reset_at: datetime | None
 
 
+@attrs.frozen
+class ListedPage:
+    """One page of the runner listing as last read: where, its ETag, its runners, the next page.
+
+    The sync worker keeps these with its state, so that a restarted worker (or ``gharts sync
+    --once``) can ask GitHub ``If-None-Match`` and be answered ``304`` for what did not change.
+    """
+
+    url: str
+    etag: str
+    runners: tuple[ObservedRunner, ...]
+    next_url: str | None = None
+
+
 class RunnerPlatform(Protocol):
     """Self-hosted runners at one GitHub scope (an organisation, a repository or an enterprise)."""
 
@@ -72,6 +86,17 @@ class RunnerPlatform(Protocol):
 
     async def list_runners(self) -> Sequence[ObservedRunner]:
         """Return every self-hosted runner at the scope, reading all pages."""
+        ...
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the pages of the last complete listing that carried an ETag, in order."""
+        ...
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """Seed the listing's cache with pages read before (by another process).
+
+        The next :meth:`list_runners` sends their ETags, so unchanged pages cost a ``304``.
+        """
         ...
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:

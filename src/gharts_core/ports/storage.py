@@ -34,6 +34,7 @@ from gharts_core.model import (
     Team,
     User,
 )
+from gharts_core.ports.github import ListedPage
 
 T = TypeVar("T")
 
@@ -348,6 +349,17 @@ class SyncStateRepository(Protocol):
 
     async def save(self, state: SyncState) -> None:
         """Replace the sync state."""
+        ...
+
+    async def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the runner listing's pages as the last cycle kept them, in listing order."""
+        ...
+
+    async def save_listed_pages(self, pages: Sequence[ListedPage]) -> int:
+        """Keep exactly ``pages``: write those new or changed (by ETag), drop the others.
+
+        Return how many rows were written or dropped, so an unchanged listing costs nothing.
+        """
         ...
 
 

@@ -53,7 +53,7 @@ from gharts_core.model import (
     TransitionSource,
 )
 from gharts_core.ports.clock import Clock
-from gharts_core.ports.github import RunnerPlatform
+from gharts_core.ports.github import ListedPage, RunnerPlatform
 from gharts_core.ports.storage import Store, UnitOfWork
 from gharts_core.services._lookups import require_admin
 from gharts_core.services._sync_records import (
@@ -138,6 +138,9 @@ class SyncService:
         self._reported: set[_DriftKey] = set()
         self._teams: dict[uuid.UUID, Team | None] = {}
         self._purged_at: datetime | None = None
+        # (url, etag) of the listing's pages as the store keeps them; None until read once, so a
+        # restarted worker sends the ETags the last cycle saw and unchanged pages cost a 304.
+        self._kept_pages: tuple[tuple[str, str], ...] | None = None
 
     async def status(self) -> SyncState:
         """Return the shared sync state: leader, heartbeat, last report, number of cycles."""
@@ -179,6 +182,7 @@ class SyncService:
         answers ``False`` the cycle stops there and raises :class:`LeadershipLost`.
         """
         cycle = _Cycle(started_at=self._clock.now(), leader=leader, fence=fence or _always)
+        await self._recall_pages()
         try:
             observed = await self._github.list_runners()
         except GitHubError as exc:
@@ -194,6 +198,15 @@ class SyncService:
             await self._reconcile(actions, cycle)
         self._reported &= {_drift_key(a) for a in result.actions if isinstance(a, _DRIFT)}
         return await self._finish(cycle, observed=result.observed, unmanaged=result.unmanaged)
+
+    async def _recall_pages(self) -> None:
+        """Hand GitHub's adapter the pages (and ETags) the store kept, once per process."""
+        if self._kept_pages is not None:
+            return
+        async with self._store.unit_of_work(read_only=True) as uow:
+            pages = await uow.sync_state.listed_pages()
+        self._github.remember_pages(pages)
+        self._kept_pages = _page_etags(pages)
 
     async def _fenced(self, cycle: _Cycle) -> None:
         """Raise :class:`LeadershipLost` unless the worker running ``cycle`` still leads."""
@@ -332,6 +345,10 @@ class SyncService:
             if cycle.leader is not None:
                 state = attrs.evolve(state, leader=cycle.leader, heartbeat_at=now)
             await uow.sync_state.save(state)
+            pages = self._github.listed_pages()
+            if _page_etags(pages) != self._kept_pages:
+                await uow.sync_state.save_listed_pages(pages)
+        self._kept_pages = _page_etags(pages)
         if purging:
             self._purged_at = now
         _log.info(
@@ -356,3 +373,7 @@ def _by_runner(actions: Sequence[DriftAction]) -> list[list[DriftAction]]:
     for action in actions:
         groups.setdefault(action.runner.id, []).append(action)
     return list(groups.values())
+
+
+def _page_etags(pages: Sequence[ListedPage]) -> tuple[tuple[str, str], ...]:
+    return tuple((page.url, page.etag) for page in pages)

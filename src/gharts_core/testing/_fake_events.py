@@ -7,6 +7,7 @@ retention purge removes rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import attrs
 
 from gharts_core.errors import Conflict
 from gharts_core.model import AuditEvent, SecurityEvent, SyncState
+from gharts_core.ports.github import ListedPage
 from gharts_core.ports.storage import AuditFilter, Page, PageResult, SecurityEventFilter
 from gharts_core.testing._fake_state import FakeRepository, newest_first, one_page
 
@@ -98,6 +100,23 @@ class FakeSyncStateRepository(FakeRepository):
         """Replace the sync state."""
         self._s.sync_state = state
         self._s.writes += 1
+
+    async def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the runner listing's pages as the last cycle kept them, in listing order."""
+        return list(self._s.listed_pages.values())
+
+    async def save_listed_pages(self, pages: Sequence[ListedPage]) -> int:
+        """Keep exactly ``pages``; return how many were written (new, changed) or dropped."""
+        before = {
+            url: (position, page.etag)
+            for position, (url, page) in enumerate(self._s.listed_pages.items())
+        }
+        after = {page.url: (position, page.etag) for position, page in enumerate(pages)}
+        written = sum(1 for url, kept in after.items() if before.get(url) != kept)
+        written += len(before.keys() - after.keys())
+        self._s.listed_pages = {page.url: page for page in pages}
+        self._s.writes += written
+        return written
 
 
 class FakeWebhookDeliveryRepository(FakeRepository):

@@ -19,6 +19,7 @@ from gharts_core.model import (
     Team,
     User,
 )
+from gharts_core.ports.github import ListedPage
 from gharts_core.ports.storage import DashboardSession, Page, PageResult
 
 T = TypeVar("T")
@@ -37,6 +38,7 @@ class FakeState:
     audit: list[AuditEvent] = attrs.Factory(list)
     security_events: list[SecurityEvent] = attrs.Factory(list)
     sync_state: SyncState = attrs.Factory(SyncState)
+    listed_pages: dict[str, ListedPage] = attrs.Factory(dict)
     deliveries: dict[str, datetime] = attrs.Factory(dict)
     dashboard_sessions: dict[str, DashboardSession] = attrs.Factory(dict)
     writes: int = 0
@@ -53,6 +55,7 @@ class FakeState:
             audit=list(self.audit),
             security_events=list(self.security_events),
             sync_state=self.sync_state,
+            listed_pages=dict(self.listed_pages),
             deliveries=dict(self.deliveries),
             dashboard_sessions=dict(self.dashboard_sessions),
             writes=self.writes,

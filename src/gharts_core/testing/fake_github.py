@@ -19,7 +19,13 @@ import attrs
 from gharts_core.errors import Conflict, GhartsError
 from gharts_core.model import LabelType, ObservedLabel, ObservedRunner
 from gharts_core.ports.clock import Clock, SystemClock
-from gharts_core.ports.github import JitConfig, JitRequest, RateLimitStatus, RegistrationToken
+from gharts_core.ports.github import (
+    JitConfig,
+    JitRequest,
+    ListedPage,
+    RateLimitStatus,
+    RegistrationToken,
+)
 
 RATE_LIMIT = 5000
 
@@ -87,6 +93,7 @@ class FakeRunnerPlatform:
     ) -> None:
         self._registration_url = registration_url
         self._clock = clock or SystemClock()
+        self.remembered_pages: tuple[ListedPage, ...] = ()
         self._os = os
         self._arch = arch
         self._next_id = first_runner_id
@@ -139,6 +146,14 @@ class FakeRunnerPlatform:
         """Return every runner at the scope, in id order."""
         self._enter("list_runners")
         return [runner.observed() for runner in self._runners.values()]
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the pages handed to :meth:`remember_pages` (the fake lists without pages)."""
+        return self.remembered_pages
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """Keep ``pages`` (in :attr:`remembered_pages`); the fake's listing needs no ETags."""
+        self.remembered_pages = tuple(pages)
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
         """Return one runner, or ``None`` when it does not exist."""

@@ -21,6 +21,7 @@ from gharts_core.model import ObservedRunner
 from gharts_core.ports.github import (
     JitConfig,
     JitRequest,
+    ListedPage,
     RateLimitStatus,
     RegistrationToken,
     RunnerPlatform,
@@ -126,6 +127,14 @@ class MeteredRunnerPlatform:
     async def list_runners(self) -> Sequence[ObservedRunner]:
         """Return every self-hosted runner at the scope."""
         return await self._metered("list_runners", self.inner.list_runners)
+
+    def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the pages of the last complete listing (no call to GitHub: not metered)."""
+        return self.inner.listed_pages()
+
+    def remember_pages(self, pages: Sequence[ListedPage]) -> None:
+        """Seed the listing's cache with pages read before (no call to GitHub: not metered)."""
+        self.inner.remember_pages(pages)
 
     async def get_runner(self, github_runner_id: int) -> ObservedRunner | None:
         """Return one runner, or ``None`` when GitHub no longer has it."""

@@ -6,6 +6,7 @@ purge removes rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +18,13 @@ from gharts_adapters.storage.repositories.base import SqlRepository
 from gharts_adapters.storage.tables import (
     audit_events,
     security_events,
+    sync_listed_pages,
     sync_state,
     webhook_deliveries,
 )
 from gharts_core.errors import Conflict
 from gharts_core.model import AuditEvent, SecurityEvent, SyncState
+from gharts_core.ports.github import ListedPage
 from gharts_core.ports.storage import AuditFilter, Page, PageResult, SecurityEventFilter
 
 
@@ -130,6 +133,34 @@ class SqlSyncStateRepository(SqlRepository):
                 set_={key: value for key, value in values.items() if key != "id"},
             )
         )
+
+    @translating
+    async def listed_pages(self) -> Sequence[ListedPage]:
+        """Return the runner listing's pages as the last cycle kept them, in listing order."""
+        rows = await self._all(select(sync_listed_pages).order_by(sync_listed_pages.c.position))
+        return [convert.to_listed_page(row) for row in rows]
+
+    @translating
+    async def save_listed_pages(self, pages: Sequence[ListedPage]) -> int:
+        """Keep exactly ``pages``: one read of (url, position, etag), then only what differs."""
+        t = sync_listed_pages.c
+        kept = {
+            url: (position, etag)
+            for url, position, etag in await self._connection.execute(
+                select(t.url, t.position, t.etag)
+            )
+        }
+        rows = [convert.listed_page_row(page, position) for position, page in enumerate(pages)]
+        changed = [row for row in rows if kept.get(row["url"]) != (row["position"], row["etag"])]
+        gone = kept.keys() - {row["url"] for row in rows}
+        if gone:
+            await self._execute(delete(sync_listed_pages).where(t.url.in_(sorted(gone))))
+        if changed:
+            await self._execute(
+                delete(sync_listed_pages).where(t.url.in_([r["url"] for r in changed]))
+            )
+            await self._connection.execute(sync_listed_pages.insert(), changed)
+        return len(changed) + len(gone)
 
 
 class SqlWebhookDeliveryRepository(SqlRepository):
