@@ -153,6 +153,19 @@ class AuditSettings:
 
 
 @attrs.frozen
+class DashboardSettings:
+    """The web dashboard: people log in with OIDC (authorization code with PKCE)."""
+
+    enabled: bool = False
+    issuer: str | None = None  # one of [[auth.issuers]]
+    client_id: str | None = None
+    client_secret_path: str | None = None  # absent: a public client (PKCE only)
+    scopes: str = "openid email profile"
+    session_secret_path: str | None = None  # absent: a random secret per process
+    session_ttl_seconds: int = 28_800
+
+
+@attrs.frozen
 class Settings:
     """The whole configuration."""
 
@@ -162,6 +175,7 @@ class Settings:
     auth: AuthSettings = AuthSettings()
     sync: SyncSettingsSection = SyncSettingsSection()
     audit: AuditSettings = AuditSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
@@ -235,6 +249,7 @@ def _check(settings: Settings, *, require_github: bool) -> list[str]:
             issuer.to_config()
         except ValueError as error:
             problems.append(f"auth.issuers[{index}]: {error}")
+    problems.extend(_dashboard_problems(settings))
     for name, value in (
         ("server.port", settings.server.port),
         ("sync.interval_seconds", settings.sync.interval_seconds),
@@ -247,6 +262,29 @@ def _check(settings: Settings, *, require_github: bool) -> list[str]:
     if settings.sync.offline_ttl_seconds < 0:
         offline = settings.sync.offline_ttl_seconds
         problems.append(f"sync.offline_ttl_seconds: must be 0 (never) or positive (got {offline})")
+    return problems
+
+
+def _dashboard_problems(settings: Settings) -> list[str]:
+    dashboard = settings.dashboard
+    if not dashboard.enabled:
+        return []
+    problems: list[str] = []
+    issuers = [issuer.issuer for issuer in settings.auth.issuers]
+    if dashboard.issuer not in issuers:
+        problems.append(f"dashboard.issuer: must be one of auth.issuers (got {dashboard.issuer!r})")
+    if not dashboard.client_id:
+        problems.append("dashboard.client_id: required when dashboard.enabled = true")
+    if "openid" not in dashboard.scopes.split():
+        problems.append(f"dashboard.scopes: must include openid (got {dashboard.scopes!r})")
+    if dashboard.session_ttl_seconds <= 0:
+        problems.append(
+            f"dashboard.session_ttl_seconds: must be positive (got {dashboard.session_ttl_seconds})"
+        )
+    for name in ("client_secret_path", "session_secret_path"):
+        path = getattr(dashboard, name)
+        if path is not None and not Path(path).is_file():
+            problems.append(f"dashboard.{name}: cannot read {path}")
     return problems
 
 

@@ -75,6 +75,7 @@ SERVER_IMPORTS = frozenset(
         "cattrs",
         "cryptography",
         "httpx",
+        "jinja2",
         "joserfc",
         "litestar",
         "prometheus_client",

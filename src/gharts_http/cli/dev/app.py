@@ -19,14 +19,18 @@ from litestar.types import ControllerRouterHandler
 
 from gharts_adapters.github.simulator import mount_simulator
 from gharts_adapters.identity import DevIssuer, JwtVerifier
+from gharts_adapters.identity.dev_issuer import AUTHORIZE_PATH, DEFAULT_AUDIENCE
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services
-from gharts_http.cli.dev.data_dir import ISSUER_PATH, database_url
+from gharts_http.cli.dev.data_dir import ISSUER_PATH, database_url, issuer_url
+from gharts_http.cli.dev.login import login_handlers
+from gharts_http.dashboard import dashboard_handlers
 from gharts_http.settings import Settings, settings_from_mapping
 
 SIMULATOR_PATH = "/_github"
 DEV_SCOPE = "org:gharts-dev"
 DEV_SYNC_INTERVAL_SECONDS = 10
+DEV_DASHBOARD_CLIENT = "gharts-dashboard"
 
 
 def dev_settings(
@@ -37,8 +41,17 @@ def dev_settings(
         "server": {"host": host, "port": port, "public_url": public_url},
         "database": {"url": database_url(data_dir)},
         "github": {"mode": "simulator", "scope": DEV_SCOPE},
-        "auth": {"issuers": [], "bootstrap_admins": [admin_email]},
+        "auth": {
+            "issuers": [{"issuer": issuer_url(public_url), "audiences": [DEFAULT_AUDIENCE]}],
+            "bootstrap_admins": [admin_email],
+        },
         "sync": {"interval_seconds": DEV_SYNC_INTERVAL_SECONDS},
+        # A public client (PKCE, no secret) of the dev issuer; sessions end when dev restarts.
+        "dashboard": {
+            "enabled": True,
+            "issuer": issuer_url(public_url),
+            "client_id": DEV_DASHBOARD_CLIENT,
+        },
     }
     return settings_from_mapping(data, environ={})
 
@@ -77,14 +90,21 @@ def create_dev_app(
     *,
     extra_handlers: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
-    """Build the app with the dev issuer's documents and the mounted simulator."""
+    """Build the app with the dev issuer (documents, login page), the simulator, the dashboard.
+
+    The dashboard reaches the dev issuer in process, through :meth:`DevIssuer.transport`.
+    """
     if services.simulator is None:
         raise ValueError('dev mode needs github.mode = "simulator"')
+    issuer_client = httpx.AsyncClient(transport=issuer.transport())
+    services.resources.push_async_callback(issuer_client.aclose)
     return create_app(
         services,
         extra_handlers=[
             *issuer_handlers(issuer),
+            *login_handlers(services, issuer, "/" + ISSUER_PATH.strip("/") + AUTHORIZE_PATH),
             mount_simulator(services.simulator, SIMULATOR_PATH),
+            *dashboard_handlers(services, client=issuer_client),
             *extra_handlers,
         ],
     )

@@ -64,6 +64,7 @@ def banner(public_url: str, data_dir: str, report: SeedReport) -> str:
         "List runners:",
         f'  curl -s {base}/api/v1/runners -H "Authorization: Bearer $({client_token})"',
         "",
+        f"Dashboard:          {base}/  (log in as {DEV_ADMIN_EMAIL})",
         f"API docs:           {base}/schema",
         (
             f"Simulated GitHub:   {base}{SIMULATOR_PATH}/_simulator/runners"

@@ -1,0 +1,146 @@
+"""The runners pages: the list with filters and paging, one runner's detail, refresh, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+
+from gharts_core.errors import RunnerNotFound, ValidationFailed
+from gharts_core.model import RunnerStatus
+from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_core.services.runners import RunnerQuery
+from gharts_http.dashboard.context import DashboardDep, ViewerDep
+from gharts_http.dashboard.pages import page, redirect
+
+PAGE_SIZE = 50
+STATUSES = tuple(status.value for status in RunnerStatus)
+
+
+def _runner_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise RunnerNotFound(value) from None
+
+
+def _status(value: str | None) -> RunnerStatus | None:
+    if not value:
+        return None
+    try:
+        return RunnerStatus(value)
+    except ValueError:
+        raise ValidationFailed({"status": f"one of {', '.join(STATUSES)}"}) from None
+
+
+class RunnerPages(Controller):
+    """``/``: the runners this person may see; ``/runners/{id}``: one of them."""
+
+    include_in_schema = False
+
+    @get("/")
+    async def runners(
+        self,
+        request: Request[Any, Any, Any],
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        *,
+        team: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        label: FromQuery[str | None] = None,
+        page_number: FromQuery[int] = 1,
+    ) -> Response[str]:
+        """List the visible live runners, newest first, filtered and paged."""
+        services = dashboard.services
+        number = max(1, page_number)
+        query = RunnerQuery(
+            status=_status(status),
+            team_name=team or None,
+            label=label.strip() or None if label else None,
+            include_deleted=status == RunnerStatus.DELETED.value,
+        )
+        offset = min((number - 1) * PAGE_SIZE, 10_000_000)
+        found = await services.runners.list(
+            viewer.principal, query, Page(limit=min(PAGE_SIZE, MAX_PAGE_SIZE), offset=offset)
+        )
+        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
+        filters = {"team": team or "", "status": status or "", "label": label or ""}
+        pages = max(1, -(-found.total // PAGE_SIZE))
+
+        def link(to: int) -> str:
+            return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page_number": to})
+
+        context = {
+            "viewer": viewer,
+            "active": "runners",
+            "runners": found.items,
+            "total": found.total,
+            "teams": [t.name for t in teams.items],
+            "statuses": STATUSES,
+            "filters": filters,
+            "page_number": number,
+            "pages": pages,
+            "previous": link(number - 1) if number > 1 else None,
+            "next": link(number + 1) if number < pages else None,
+            "live_url": "/events/runners",
+        }
+        # The live update asks for the table alone.
+        fragment = request.headers.get("x-dashboard-fragment") == "runners"
+        return page("_runner_table.html" if fragment else "runners.html", context)
+
+    @get("/runners/{runner_id:str}")
+    async def runner(
+        self, dashboard: DashboardDep, viewer: ViewerDep, runner_id: FromPath[str]
+    ) -> Response[str]:
+        """Show one runner with its history of status changes."""
+        services = dashboard.services
+        runner = await services.runners.get(viewer.principal, _runner_id(runner_id))
+        async with services.store.unit_of_work(read_only=True) as uow:
+            history = await uow.runners.transitions(runner.id)
+        context = {
+            "viewer": viewer,
+            "active": "runners",
+            "runner": runner,
+            "history": history,
+            "live_url": "/events/runners",
+        }
+        return page("runner.html", context)
+
+    @post("/runners/{runner_id:str}/refresh", status_code=303)
+    async def refresh(
+        self,
+        request: Request[Any, Any, Any],
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        runner_id: FromPath[str],
+    ) -> Response[str]:
+        """Re-read the runner from GitHub now, then show it again."""
+        dashboard.check_form(request, viewer, await request.form())
+        runner = await dashboard.services.runners.refresh(viewer.principal, _runner_id(runner_id))
+        return redirect(f"/runners/{runner.runner.id}")
+
+    @get("/runners/{runner_id:str}/delete")
+    async def confirm_delete(
+        self, dashboard: DashboardDep, viewer: ViewerDep, runner_id: FromPath[str]
+    ) -> Response[str]:
+        """Ask for confirmation before deleting a runner."""
+        runner = await dashboard.services.runners.get(viewer.principal, _runner_id(runner_id))
+        return page("runner_delete.html", {"viewer": viewer, "active": "runners", "runner": runner})
+
+    @post("/runners/{runner_id:str}/delete", status_code=303)
+    async def delete(
+        self,
+        request: Request[Any, Any, Any],
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        runner_id: FromPath[str],
+    ) -> Response[str]:
+        """Deprovision the runner (GitHub first, then the record), then show it."""
+        dashboard.check_form(request, viewer, await request.form())
+        runner = await dashboard.services.runners.deprovision(
+            viewer.principal, _runner_id(runner_id)
+        )
+        return redirect(f"/runners/{runner.id}")
