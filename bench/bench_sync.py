@@ -1,7 +1,8 @@
-"""Sync benchmark: one reconciliation cycle over 10,000 runners, on SQLite and PostgreSQL.
+"""Sync benchmark: one reconciliation cycle over 100,000 runners, on SQLite and PostgreSQL.
 
-10,000 runners are registered on the in-process GitHub simulator and the matching records (online,
-bound to their GitHub ids, same labels) are inserted in bulk, straight into the tables. The
+100,000 runners (``GHARTS_BENCH_SYNC_RUNNERS``) are registered on the in-process GitHub
+simulator and the matching records (online, bound to their GitHub ids, same labels) are inserted
+in bulk, straight into the tables. The
 :class:`~gharts_core.services.sync.SyncService` then runs against the real GitHub adapter (over
 ``httpx.ASGITransport``, no latency) and the real store. Scenarios, in order:
 
@@ -9,14 +10,18 @@ bound to their GitHub ids, same labels) are inserted in bulk, straight into the 
 - ``unchanged``: nothing changed since the previous cycle, every page comes back ``304``;
 - ``one_percent_changed``: 100 runners changed on GitHub: 40 took a job (busy), 30 went offline,
   20 vanished and 10 were relabelled (label drift: removed on GitHub by the cycle);
-- ``unchanged_after_changes``: the cycle after that, quiet again.
+- ``unchanged_after_changes``: the cycle after that, quiet again;
+- ``restarted_unchanged``: a new adapter and a new sync service (a restarted worker, or
+  ``gharts sync --once``) over the same store: the pages and ETags it finds in the sync state
+  make every page a ``304`` again.
 
 Per scenario: ``github_calls`` (every HTTP request the adapter sent, counted by an httpx event
 hook) split into ``list_pages`` (which must equal ``pages``, the page count at ``per_page=100``),
 ``not_modified`` pages and ``deletions``; ``db_writes`` (INSERT/UPDATE/DELETE statements, counted
 by a ``before_cursor_execute`` hook on the store's engine) split into ``db_writes_for_runners``
 (what must be 0 when nothing changed and grow with the changes) and ``db_writes_bookkeeping``
-(the cycle's own report in ``sync_state`` and its two retention purges, written every cycle);
+(the cycle's own report in ``sync_state``, the listing's pages whose ETag changed, and the two
+retention purges, at most hourly); ``peak_rss_mb`` is this process's peak resident memory;
 ``db_rows_written``; ``wall_s``, the time of :meth:`run_cycle` alone (median of ``REPEATS``
 cycles for the quiet scenarios), and ``cpu_s``, this process's CPU time over the same cycle (less
 disturbed by other load on the host; PostgreSQL's own work is not in it). Setup is not timed.
@@ -30,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import statistics
 import time
 from collections import Counter
@@ -40,6 +46,8 @@ import httpx
 from sqlalchemy import event
 
 from bench._databases import on_postgres, on_sqlite
+from gharts_adapters.github import TokenCache
+from gharts_adapters.github.platform import build_runner_platform
 from gharts_adapters.github.simulator import GitHubSimulator
 from gharts_adapters.github.simulator.wiring import simulated_github
 from gharts_adapters.storage import SqlStore, create_store
@@ -50,14 +58,22 @@ from gharts_core.policy import LabelPolicy
 from gharts_core.ports.clock import SystemClock
 from gharts_core.services.sync import SyncService
 
-RUNNERS = 10_000
+RUNNERS = int(os.environ.get("GHARTS_BENCH_SYNC_RUNNERS", "100000"))
 PER_PAGE = 100
 LABELS = ("bench", "gpu-a100")
 CHANGES = {"busy": 40, "offline": 30, "vanished": 20, "relabelled": 10}
 SCOPE = "org:bench"
 REPEATS = 3  # quiet cycles timed per quiet scenario (median reported)
-# What a cycle writes for itself: its report, and (at most hourly) the retention purges.
-BOOKKEEPING = ("INSERT sync_state", "UPDATE sync_state", "DELETE audit_events", "DELETE webhook")
+# What a cycle writes for itself: its report, the listing's changed pages, and (at most hourly)
+# the retention purges.
+BOOKKEEPING = (
+    "INSERT sync_state",
+    "UPDATE sync_state",
+    "DELETE audit_events",
+    "DELETE webhook",
+    "INSERT sync_listed_pages",
+    "DELETE sync_listed_pages",
+)
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -125,7 +141,7 @@ async def _populate(store: SqlStore, simulator: GitHubSimulator) -> list[int]:
     labels: list[dict[str, Any]] = []
     ids: list[int] = []
     for number in range(RUNNERS):
-        name = f"runner-{number:05}"
+        name = f"runner-{number:06}"
         github_id = simulator.register(name, LABELS, scope=SCOPE)["id"]
         record = RunnerRecord(
             id=new_id(),
@@ -219,13 +235,21 @@ async def _measure(url: str) -> dict[str, object]:
             results["unchanged_after_changes"] = await _cycle(
                 sync, meter, simulator, on_github, REPEATS
             )
+            restarted = build_runner_platform(
+                github.settings, github.client, token_cache=TokenCache()
+            )
+            fresh = SyncService(store, restarted, SystemClock())
+            results["restarted_unchanged"] = await _cycle(fresh, meter, simulator, on_github)
+            results["peak_rss_mb"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            )
             return results
     finally:
         await store.close()
 
 
 def run() -> dict[str, object]:
-    """Return GitHub calls, database writes and wall time of sync cycles over 10,000 runners."""
+    """Return GitHub calls, database writes and wall time of sync cycles over many runners."""
     results: dict[str, object] = {"runners": RUNNERS, "changes": CHANGES}
     results["sqlite"] = on_sqlite(_measure)
     results["postgres"] = on_postgres(_measure)
