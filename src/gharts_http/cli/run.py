@@ -30,6 +30,7 @@ from gharts_http.cli.support import (
     print_json,
     with_services,
 )
+from gharts_http.dashboard import dashboard_handlers
 from gharts_http.logging import configure_logging
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.settings import Settings
@@ -118,10 +119,12 @@ def app_for(services: Services) -> Litestar:
     With ``github.mode = "simulator"`` the in-process GitHub is served under
     :data:`SIMULATOR_PATH`, its control API at ``/_github/_simulator`` (product spec, section 4).
     """
+    dashboard = dashboard_handlers(services)  # none unless [dashboard] enabled = true
     if services.simulator is None:
-        return create_app(services)
+        return create_app(services, extra_handlers=dashboard)
     return create_app(
-        services, extra_handlers=[mount_simulator(services.simulator, SIMULATOR_PATH)]
+        services,
+        extra_handlers=[mount_simulator(services.simulator, SIMULATOR_PATH), *dashboard],
     )
 
 
