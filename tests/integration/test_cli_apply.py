@@ -38,12 +38,13 @@ members = []
 
 @pytest.fixture
 def cli(
-    sqlite_url: str,
+    database_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Cli:
-    cli = make_cli(sqlite_url, tmp_path, capsys, monkeypatch)
+    """The CLI on a fresh database of each kind (SQLite, PostgreSQL), with an admin in it."""
+    cli = make_cli(database_url, tmp_path, capsys, monkeypatch)
     assert (
         EXIT_OK == cli("admin", "create-admin", "--email", "root@example.com", "--name", "R").code
     )
