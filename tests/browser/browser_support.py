@@ -7,7 +7,9 @@ or a bounded poll of the server), never a fixed sleep.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 import httpx
+import pytest
 from playwright.sync_api import Page, Request
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -150,3 +153,48 @@ def log_in(page: Page, base_url: str, email: str, *, path: str = "/") -> None:
         "button"
     ).click()
     page.get_by_test_id("who").wait_for(timeout=PAGE_TIMEOUT_MS)
+
+
+AXE_DIR = Path(__file__).parent / "axe"
+SERIOUS = ("serious", "critical")
+
+
+def axe_source() -> str:
+    """Return axe-core's script, installing the pinned npm package first when needed."""
+    pinned = json.loads((AXE_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
+    if (
+        not installed.exists()
+        or json.loads(installed.read_text(encoding="utf-8"))["version"] != pinned["axe-core"]
+    ):
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("the accessibility tests need npm (Node.js) to install axe-core")
+        done = subprocess.run(  # noqa: S603 - fixed command, resolved npm executable
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=AXE_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"npm ci failed in {AXE_DIR}:\n{done.stdout}\n{done.stderr}")
+    return (AXE_DIR / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def serious_violations(page: Page, source: str) -> list[str]:
+    """Run axe-core on the page; return its serious and critical violations, one line each.
+
+    The script is evaluated through the DevTools protocol, which the page's CSP does not govern
+    (the dashboard itself never allows an inline script).
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(source)
+    found: list[dict[str, Any]] = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in found
+        if v["impact"] in SERIOUS
+    ]
