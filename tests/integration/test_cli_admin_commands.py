@@ -197,3 +197,34 @@ def test_unknown_names_and_bad_values_fail_in_one_line(
 
     assert (EXIT_FAILED, "", 1) == (result.code, result.out, len(result.err.splitlines()))
     assert result.err.startswith(f"error: {code}: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected_row"),
+    [
+        (["admin", "create-admin", "--email", "new@example.com", "--name", "New"],
+         ["is_admin", "yes"]),
+        (["admin", "users", "create", "--email", "bo@example.com", "--name", "Bo"],
+         ["email", "bo@example.com"]),
+        (["admin", "teams", "create", "data", "--max-runners", "3"], ["max_runners", "3"]),
+        (["admin", "clients", "create", "--issuer", ISSUER, "--subject", "s2", "--team", "web"],
+         ["subject", "s2"]),
+        (["policy", "check", "--team", "ml", "--labels", "gpu-a100"], ["allowed:", "gpu-a100,ml"]),
+        (["sync", "trigger"], ["observed", "0"]),
+    ],
+)  # fmt: skip
+def test_each_command_prints_a_table(cli: Cli, argv: list[str], expected_row: list[str]) -> None:
+    """The commands not tabulated above print a person's table too (FIELD VALUE rows)."""
+    assert expected_row in as_table(cli, *argv)
+
+
+def test_a_refused_policy_check_tabulates_the_violations(cli: Cli) -> None:
+    """Exit status 3 and one row per offending label with its reason."""
+    result = cli(
+        "policy", "check", "--team", "ml", "--labels", "gpu-a100,prod", "--output", "table"
+    )
+    rows = [line.split()[:2] for line in result.out.splitlines()]
+
+    assert (3, "") == (result.code, result.err)
+    assert ["LABEL", "REASON"] == rows[1]
+    assert ["prod", "not_allowed"] in rows

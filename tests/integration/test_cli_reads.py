@@ -193,7 +193,11 @@ def test_db_current_and_history(cli: Cli, tmp_path: Path) -> None:
     empty = cli("db", "current", "--url", f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", "--output",
                 "table")  # fmt: skip
 
+    rows = table_of(cli, "db", "history")
+
     assert ([head], True) == (current["revisions"], current["up_to_date"])
+    assert ["REVISION", "AFTER", "MESSAGE"] == rows[0]
+    assert [head, "head"] in [row[:1] + row[2:3] for row in rows[1:]]
     assert EXIT_FAILED == empty.code
     assert f"none (not migrated), behind: run `gharts db upgrade` ({head})" in empty.out
 
