@@ -8,13 +8,8 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gharts_http.cli.teams_file import (
-    DeclaredClient,
-    DeclaredTeam,
-    TeamsFile,
-    dump_teams_file,
-    parse_teams_file,
-)
+from gharts_http.cli.teams_file import DeclaredClient, DeclaredTeam, TeamsFile, parse_teams_file
+from gharts_http.cli.teams_file_writer import dump_teams_file
 
 _NAMES = st.from_regex(r"[a-z0-9][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True)
 _LABELS = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True).filter(

@@ -25,12 +25,8 @@ from gharts_http.cli.output import emit
 from gharts_http.cli.parsing import add_command
 from gharts_http.cli.plan import Change, exported, plan_changes, read_state
 from gharts_http.cli.support import operator, with_services
-from gharts_http.cli.teams_file import (
-    TeamsFile,
-    TeamsFileError,
-    dump_teams_file,
-    read_teams_file,
-)
+from gharts_http.cli.teams_file import TeamsFile, TeamsFileError, read_teams_file
+from gharts_http.cli.teams_file_writer import dump_teams_file
 
 _SIGNS = {"create": "+", "add": "+", "enable": "+", "reactivate": "+", "update": "~"}
 

@@ -9,8 +9,7 @@ audit rows, and a change that is not needed is never called (applying twice writ
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -25,12 +24,24 @@ from gharts_core.services.admin_clients import (
 from gharts_core.services.admin_teams import CreateTeam, UpdateTeam
 from gharts_core.services.admin_users import CreateUser, UserQuery
 from gharts_http.bootstrap import Services
-from gharts_http.cli.lookups import all_pages, user_by_ref
+from gharts_http.cli.lookups import all_pages
+from gharts_http.cli.plan_steps import (
+    Step,
+    create_client_step,
+    create_team_step,
+    create_user_step,
+    deactivate_step,
+    disable_step,
+    enable_step,
+    member_step,
+    reactivate_step,
+    update_client_step,
+    update_team_step,
+)
 from gharts_http.cli.teams_file import DeclaredClient, DeclaredTeam, TeamsFile
 
 __all__ = ["Change", "State", "exported", "plan_changes", "read_state"]
 
-Step = Callable[[Services, Principal], Awaitable[object]]
 _TEAM_FIELDS = (
     "description",
     "required_labels",
@@ -138,22 +149,26 @@ def _team_changes(state: State, team: DeclaredTeam) -> list[Change]:
     current = state.teams.get(team.name)
     if current is None:
         command = CreateTeam(name=team.name, **fields)
-        return [Change("create", "team", team.name, None, fields, _create_team(command))]
+        return [Change("create", "team", team.name, None, fields, create_team_step(command))]
     changes = []
     before, after = _differences(_team_fields(current), fields)
     if after:
         update = UpdateTeam(**after)
         changes.append(
-            Change("update", "team", team.name, before, after, _update_team(team.name, update))
+            Change("update", "team", team.name, before, after, update_team_step(team.name, update))
         )
     if not current.is_active:
-        changes.append(Change("reactivate", "team", team.name, None, None, _reactivate(team.name)))
+        changes.append(
+            Change("reactivate", "team", team.name, None, None, reactivate_step(team.name))
+        )
     return changes
 
 
 def _membership(team: str, email: str, *, add: bool) -> Change:
     action = "add" if add else "remove"
-    return Change(action, "member", f"{team} {email}", None, None, _member(team, email, add=add))
+    return Change(
+        action, "member", f"{team} {email}", None, None, member_step(team, email, add=add)
+    )
 
 
 def _member_changes(state: State, team: DeclaredTeam, users: dict[str, Change]) -> list[Change]:
@@ -165,7 +180,7 @@ def _member_changes(state: State, team: DeclaredTeam, users: dict[str, Change]) 
         if email not in state.users and email not in users:
             command = CreateUser(email=email, display_name=email.partition("@")[0])
             users[email] = Change(
-                "create", "user", email, None, {"email": email}, _create_user(command)
+                "create", "user", email, None, {"email": email}, create_user_step(command)
             )
     removed = sorted(current - set(team.members))
     return [_membership(team.name, email, add=True) for email in added] + [
@@ -185,16 +200,16 @@ def _client_changes(state: State, team: DeclaredTeam, client: DeclaredClient) ->
     fields = _client_fields(team.name, client)
     if chosen is None:
         command = CreateClient(issuer=client.issuer, subject=client.subject, **fields)
-        return [Change("create", "client", target, None, fields, _create_client(command))]
+        return [Change("create", "client", target, None, fields, create_client_step(command))]
     changes = []
     client_id = chosen.client.id
     if active is None:
-        changes.append(Change("enable", "client", target, None, None, _enable(client_id)))
+        changes.append(Change("enable", "client", target, None, None, enable_step(client_id)))
     before, after = _differences(_client_fields(team.name, chosen), fields)
     if after:
         update = UpdateClient(**after)
         changes.append(
-            Change("update", "client", target, before, after, _update_client(client_id, update))
+            Change("update", "client", target, before, after, update_client_step(client_id, update))
         )
     return changes
 
@@ -203,7 +218,7 @@ def _pruned(state: State, declared: TeamsFile, reason: str) -> list[Change]:
     names = {team.name for team in declared.teams}
     identities = {(c.issuer, c.subject) for team in declared.teams for c in team.clients}
     changes = [
-        Change("deactivate", "team", name, None, None, _deactivate(name, reason))
+        Change("deactivate", "team", name, None, None, deactivate_step(name, reason))
         for name, team in sorted(state.teams.items())
         if team.is_active and name not in names
     ]
@@ -214,7 +229,7 @@ def _pruned(state: State, declared: TeamsFile, reason: str) -> list[Change]:
             f"{d.client.subject} ({d.client.issuer})",
             None,
             None,
-            _disable(d.client.id, reason),
+            disable_step(d.client.id, reason),
         )
         for d in state.clients
         if d.client.is_active and (d.client.issuer, d.client.subject) not in identities
@@ -266,51 +281,3 @@ def exported(state: State) -> TeamsFile:
             )
         )
     return TeamsFile(tuple(teams))
-
-
-# ------------------------------------------------------------------ the steps
-
-
-def _create_team(command: CreateTeam) -> Step:
-    return lambda services, principal: services.teams.create_team(principal, command)
-
-
-def _update_team(name: str, command: UpdateTeam) -> Step:
-    return lambda services, principal: services.teams.update_team(principal, name, command)
-
-
-def _reactivate(name: str) -> Step:
-    return lambda services, principal: services.teams.reactivate_team(principal, name)
-
-
-def _deactivate(name: str, reason: str) -> Step:
-    return lambda services, principal: services.teams.deactivate_team(principal, name, reason)
-
-
-def _create_user(command: CreateUser) -> Step:
-    return lambda services, principal: services.users.create_user(principal, command)
-
-
-def _member(team: str, email: str, *, add: bool) -> Step:
-    async def step(services: Services, principal: Principal) -> object:
-        user = await user_by_ref(services, principal, email)
-        change = services.teams.add_member if add else services.teams.remove_member
-        return await change(principal, team, user.id)
-
-    return step
-
-
-def _create_client(command: CreateClient) -> Step:
-    return lambda services, principal: services.clients.create_client(principal, command)
-
-
-def _update_client(client_id: uuid.UUID, command: UpdateClient) -> Step:
-    return lambda services, principal: services.clients.update_client(principal, client_id, command)
-
-
-def _enable(client_id: uuid.UUID) -> Step:
-    return lambda services, principal: services.clients.enable_client(principal, client_id)
-
-
-def _disable(client_id: uuid.UUID, reason: str) -> Step:
-    return lambda services, principal: services.clients.disable_client(principal, client_id, reason)

@@ -19,10 +19,8 @@
 :func:`read_teams_file` checks the whole file before anything is written and reports every
 problem in one line: the file, the entry and the reason (a pattern RE2 refuses is named). The
 values are normalised as the core stores them (labels in lower case and sorted, group ids once),
-so that a file that matches the database plans no change. :func:`dump_teams_file` writes the same
-format (``gharts export``) with tomli-w, the writing half of the TOML library the standard
-library's ``tomllib`` comes from: it escapes strings and lays out arrays of tables correctly,
-which a hand-written writer would have to be tested for.
+so that a file that matches the database plans no change. ``gharts export`` writes the same
+format (:mod:`gharts_http.cli.teams_file_writer`).
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import tomli_w
 
 from gharts_core.errors import InvalidPolicy
 from gharts_core.model import TEAM_NAME_PATTERN
@@ -46,7 +43,6 @@ __all__ = [
     "DeclaredTeam",
     "TeamsFile",
     "TeamsFileError",
-    "dump_teams_file",
     "parse_teams_file",
     "read_teams_file",
 ]
@@ -69,10 +65,6 @@ _CLIENT_KEYS = {
     "can_use_jit": bool,
     "can_use_registration_token": bool,
 }
-_HEADER = (
-    "# The teams of gharts, their members and machine clients (written by `gharts export`).\n"
-    "# Review a change with `gharts apply -f FILE --plan`, make it with `gharts apply -f FILE`.\n"
-)
 
 
 class TeamsFileError(Exception):
@@ -290,36 +282,3 @@ def read_teams_file(path: str) -> TeamsFile:
         return parse_teams_file(text)
     except TeamsFileError as error:
         raise TeamsFileError([f"{path}: {problem}" for problem in error.problems]) from error
-
-
-def _client_table(client: DeclaredClient) -> dict[str, Any]:
-    return {
-        "issuer": client.issuer,
-        "subject": client.subject,
-        "description": client.description,
-        "can_use_jit": client.can_use_jit,
-        "can_use_registration_token": client.can_use_registration_token,
-    }
-
-
-def _team_table(team: DeclaredTeam) -> dict[str, Any]:
-    table: dict[str, Any] = {
-        "description": team.description,
-        "required_labels": list(team.required_labels),
-        "optional_label_patterns": list(team.optional_label_patterns),
-        "allowed_runner_group_ids": list(team.allowed_runner_group_ids),
-        "default_runner_group_id": team.default_runner_group_id,
-    }
-    if team.max_runners is not None:
-        table["max_runners"] = team.max_runners
-    if team.members is not None:
-        table["members"] = list(team.members)
-    if team.clients:
-        table["clients"] = [_client_table(client) for client in team.clients]
-    return table
-
-
-def dump_teams_file(teams: TeamsFile) -> str:
-    """Return the TOML text of ``teams`` (what ``gharts export`` writes)."""
-    body = tomli_w.dumps({"teams": {team.name: _team_table(team) for team in teams.teams}})
-    return _HEADER + "\n" + body
