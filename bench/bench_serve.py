@@ -193,12 +193,14 @@ def _wrk_requests(base: str, script: Path, requests: int) -> None:
 
 def _live_runner_ids(base: str, token: str, at_most: int) -> list[str]:
     ids: list[str] = []
+    offset = 0
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
         while len(ids) < at_most:
-            page = http.get("/api/v1/runners", params={"limit": 500, "offset": len(ids)})
+            page = http.get("/api/v1/runners", params={"limit": 500, "offset": offset})
             items = page.raise_for_status().json()["runners"]
             if not items:
                 break
+            offset += len(items)
             ids.extend(item["runner_id"] for item in items if item["status"] != "deleted")
     return ids[:at_most]
 
