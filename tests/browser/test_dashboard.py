@@ -153,3 +153,10 @@ def test_a_forged_cross_site_form_post_provisions_nothing(
     page.wait_for_load_state()
     assert "/provision" not in page.url or page.get_by_text("Form refused").count() == 1
     assert before == dev_server.api("GET", "/api/v1/runners?limit=1")["total"]
+
+
+def test_the_api_docs_render_from_packaged_assets_only(page: Page, dev_server: DevServer) -> None:
+    page.goto(dev_server.base_url + "/schema")
+    expect(page.get_by_text("GitHub Actions runner token service").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/runners/jit").first).to_be_attached()
+    screenshot(page, "api-docs")

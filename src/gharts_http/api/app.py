@@ -24,6 +24,7 @@ from gharts_http.api.controllers.runners import RunnerController
 from gharts_http.api.controllers.teams import TeamViewController
 from gharts_http.api.controllers.webhooks import WebhookController
 from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES
+from gharts_http.api.docs import docs_assets, render_plugins
 from gharts_http.api.errors import EXCEPTION_HANDLERS
 from gharts_http.api.principal_cache import forget_principals_after_admin_change
 from gharts_http.api.rate_limit import RateLimits
@@ -44,6 +45,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     healthz,
     readyz,
     metrics,
+    docs_assets(),
 )
 
 
@@ -66,6 +68,7 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
         use_handler_docstrings=True,
+        render_plugins=render_plugins(),
     )
 
 
