@@ -309,3 +309,27 @@ def test_a_missing_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
 
     assert EXIT_USAGE == result.code
     assert "nowhere.toml: cannot read the file" in result.err
+
+
+def test_a_change_the_service_refuses_stops_apply_and_says_how_far_it_got(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The team is made, the client the core refuses is not: exit 1, and how far it got."""
+    refused = tmp_path / "refused.toml"
+    refused.write_text(
+        f'[teams.ml]\n[[teams.ml.clients]]\nissuer = "{ISSUER}"\nsubject = "ci"\n'
+        f'description = "{"x" * 1001}"\n'
+    )
+
+    result = cli("apply", "-f", str(refused), "--output", "json")
+    _, remaining, _ = plan(cli, refused)
+
+    lines = result.err.splitlines()
+    assert (1, 2) == (result.code, len(lines))
+    assert lines[0] == (
+        f"error: APPLY_STOPPED: create client ci ({ISSUER}) failed; the 1 changes before it "
+        "were made, the rest were not"
+    )
+    assert lines[1].startswith("error: VALIDATION_ERROR: ")
+    assert "description: description must be at most 1000 characters." in lines[1]
+    assert (1, [("create", "client", f"ci ({ISSUER})")]) == (result.json()["applied"], remaining)
