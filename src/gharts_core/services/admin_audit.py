@@ -148,7 +148,7 @@ class AuditAdminService:
         """Return one page of audit rows matching the filters, newest first."""
         await require_admin(self._store, self._clock, principal, "audit.list")
         query = query or AuditQuery()
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             found = audit_filter(query, await _team_id(uow, query.team))
             return await uow.audit.list(found, page or Page())
 
@@ -165,7 +165,7 @@ class AuditAdminService:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValidationFailed({"page_size": f"page_size must be 1-{MAX_PAGE_SIZE}."})
         query = query or AuditQuery()
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             found = audit_filter(query, await _team_id(uow, query.team))
         bound = self._clock.now() + _ONE_TICK
         if found.until is None or found.until > bound:
@@ -175,7 +175,7 @@ class AuditAdminService:
     async def _pages(self, found: AuditFilter, page_size: int) -> AsyncIterator[AuditEvent]:
         offset = 0
         while True:
-            async with self._store.unit_of_work() as uow:
+            async with self._store.unit_of_work(read_only=True) as uow:
                 result = await uow.audit.list(found, Page(limit=page_size, offset=offset))
             for event in result.items:
                 yield event
@@ -192,7 +192,7 @@ class AuditAdminService:
         """Return one page of security events matching the filters, newest first."""
         await require_admin(self._store, self._clock, principal, "security_events.list")
         query = query or SecurityEventQuery()
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             found = security_event_filter(query, await _team_id(uow, query.team))
             return await uow.security_events.list(found, page or Page())
 
@@ -202,7 +202,7 @@ class AuditAdminService:
         now = self._clock.now()
         since = now - self._recent_window
         one = Page(limit=1)
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             counts = await uow.runners.count_by_team_and_status()
             users = (await uow.users.list(UserFilter(), one)).total
             active_users = (await uow.users.list(UserFilter(is_active=True), one)).total

@@ -82,12 +82,12 @@ class RunnerService:
             label=None if query.label is None else normalize_label(query.label),
             include_deleted=query.include_deleted,
         )
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             return await uow.runners.list(runner_filter, page or Page())
 
     async def get(self, principal: Principal, runner_id: uuid.UUID) -> RunnerRecord:
         """Return one runner; raise ``RunnerNotFound`` when it is missing or not visible."""
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             runner = await uow.runners.get(runner_id)
         if runner is None or not authz.can_see_runner(principal, runner):
             raise RunnerNotFound(str(runner_id))
@@ -114,8 +114,9 @@ class RunnerService:
         async with self._store.unit_of_work() as uow:
             current = await uow.runners.get(runner.id) or runner
             updated, transition = _refreshed(current, observed, now)
-            if updated != current:
-                await uow.runners.save(updated, transition)
+            if updated != current and not await uow.runners.advance(current, updated, transition):
+                # Moved meanwhile (deleted, say): what GitHub said then is stale; keep theirs.
+                updated = await uow.runners.get(runner.id) or current
             details = {"from_status": current.status.value, "to_status": updated.status.value}
             await self._append_audit(
                 uow, principal, AuditAction.RUNNER_REFRESH, updated, details=details
@@ -141,12 +142,17 @@ class RunnerService:
         now = self._clock.now()
         async with self._store.unit_of_work() as uow:
             current = await uow.runners.get(runner.id) or runner
-            if current.status is RunnerStatus.DELETED:
-                return current
-            deleted, transition = move(
-                current, RunnerStatus.DELETED, at=now, source=_API, reason=DEPROVISIONED
-            )
-            await uow.runners.save(deleted, transition)
+            deleted = current
+            # Compare-and-set: a concurrent writer moving it meanwhile makes us read it again.
+            while deleted.status is not RunnerStatus.DELETED:
+                current = deleted
+                deleted, transition = move(
+                    current, RunnerStatus.DELETED, at=now, source=_API, reason=DEPROVISIONED
+                )
+                if not await uow.runners.advance(current, deleted, transition):
+                    deleted = await uow.runners.get(runner.id) or current
+                    if deleted.status is RunnerStatus.DELETED:
+                        return deleted
             details = {"removed_from_github": removed}
             await self._append_audit(uow, principal, action, deleted, details=details)
         return deleted

@@ -144,7 +144,7 @@ class SyncService:
 
     async def status(self) -> SyncState:
         """Return the shared sync state: leader, heartbeat, last report, number of cycles."""
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             return await uow.sync_state.get()
 
     async def admin_status(self, principal: Principal) -> SyncState:
@@ -189,7 +189,7 @@ class SyncService:
             cycle.errors.append(f"list runners: {exc.detail}")
             await self._finish(cycle, observed=0, unmanaged=0)
             raise
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             records = await uow.runners.list_live()
         result = detect_drift(records, observed, self._settings.drift, cycle.started_at)
         self._teams.clear()

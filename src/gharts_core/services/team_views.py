@@ -67,7 +67,7 @@ class TeamViewService:
     async def list_teams(self, principal: Principal, page: Page | None = None) -> PageResult[Team]:
         """Return one page of the teams the principal may read (every team for admins)."""
         visible = authz.visible_team_ids(principal)
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             return await uow.teams.list(TeamFilter(team_ids=visible), page or Page())
 
     async def get_team(self, principal: Principal, name: str) -> Team:
@@ -86,7 +86,7 @@ class TeamViewService:
         found = audit_filter(
             AuditQuery(**attrs.asdict(query or TeamAuditQuery(), recurse=False)), team.id
         )
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             return await uow.audit.list(found, page or Page())
 
     async def team_security_events(
@@ -100,11 +100,11 @@ class TeamViewService:
         team = await self._readable(principal, name, "team.security_events")
         fields = attrs.asdict(query or TeamSecurityEventQuery(), recurse=False)
         found = security_event_filter(SecurityEventQuery(**fields), team.id)
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             return await uow.security_events.list(found, page or Page())
 
     async def _readable(self, principal: Principal, name: str, operation: str) -> Team:
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(read_only=True) as uow:
             team = await team_by_name(uow, name)
         await require_team_reader(self._store, self._clock, principal, team, operation)
         return team
