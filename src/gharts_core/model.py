@@ -382,6 +382,9 @@ class AuditEvent:
     team_id: uuid.UUID | None = None
     team_name: str | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict)
+    #: The caller's address and user agent when the row was written serving a request.
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 @attrs.frozen

@@ -90,6 +90,8 @@ async def test_an_audit_row_has_every_field(api: Api, teams: dict[str, Any]) -> 
         "team_id": teams["alpha"]["id"],
         "team_name": "alpha",
         "details": {"row": "r2"},
+        "source_ip": None,  # written straight to the store, not while serving a request
+        "user_agent": None,
     }
     assert expected == event
 
@@ -284,3 +286,14 @@ async def test_stats_count_runners_people_and_recent_events(api: Api) -> None:
         "recent_violations": 1,
     }
     assert (expected, timedelta(hours=24)) == (body, generated_at - recent_since)
+
+
+async def test_audit_rows_record_the_callers_address_and_user_agent(api: Api) -> None:
+    """A change made through the API keeps who called from where, as the request reached us."""
+    headers = {**api.as_admin(), "User-Agent": "terraform-provider-gharts/1.2"}
+    await api.call("POST", "/api/v1/admin/teams", headers, json={"name": "origin"}, expect=201)
+    rows = await api.call(
+        "GET", "/api/v1/admin/audit?action=team.create", api.as_admin(), expect=200
+    )
+    row = rows.json()["events"][0]
+    assert ("testclient", "terraform-provider-gharts/1.2") == (row["source_ip"], row["user_agent"])

@@ -255,6 +255,8 @@ def audit_row(event: AuditEvent) -> dict[str, Any]:
         "team_id": event.team_id,
         "team_name": event.team_name,
         "details": dict(event.details),
+        "source_ip": event.source_ip,
+        "user_agent": event.user_agent,
     }
 
 
@@ -271,6 +273,8 @@ def to_audit(row: Row) -> AuditEvent:
         team_id=row["team_id"],
         team_name=row["team_name"],
         details=row["details"],
+        source_ip=row["source_ip"],
+        user_agent=row["user_agent"],
     )
 
 

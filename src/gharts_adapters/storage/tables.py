@@ -231,6 +231,8 @@ audit_events = Table(
     Column("team_id", Uuid, nullable=True),
     Column("team_name", String(50), nullable=True),
     Column("details", JSONDocument, nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
     UniqueConstraint("id"),
     Index(None, "at"),
     Index(None, "team_id", "at"),

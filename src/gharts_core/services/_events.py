@@ -18,6 +18,7 @@ from gharts_core.model import (
     new_id,
 )
 from gharts_core.ports.clock import Clock
+from gharts_core.request_origin import RequestOrigin, current_origin
 
 
 def audit_event(
@@ -31,7 +32,11 @@ def audit_event(
     team: Team | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Return an audit row stamped with the clock's time; ``details`` must be JSON-serialisable."""
+    """Return an audit row stamped with the clock's time and the current request's origin.
+
+    ``details`` must be JSON-serialisable.
+    """
+    origin = current_origin.get() or RequestOrigin()
     return AuditEvent(
         id=new_id(),
         at=clock.now(),
@@ -43,6 +48,8 @@ def audit_event(
         team_id=team.id if team else None,
         team_name=team.name if team else None,
         details=dict(details or {}),
+        source_ip=origin.address,
+        user_agent=origin.user_agent,
     )
 
 

@@ -20,6 +20,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gharts_core.model import Principal
+from gharts_core.request_origin import RequestOrigin, serving
 from gharts_http.api.request_context import ensure_request_id, request_id_of
 
 _log = structlog.get_logger("gharts.access")
@@ -49,6 +50,24 @@ def principal_fields(scope: Scope) -> dict[str, str] | None:
     if not isinstance(principal, Principal):
         return None
     return {"kind": principal.kind.value, "name": principal.name}
+
+
+def origin_of(scope: Scope) -> RequestOrigin:
+    """Return the caller's address and user agent: the audit rows written meanwhile keep them.
+
+    The address is the ASGI client's, which the server took from ``X-Forwarded-For`` only when
+    the peer is one of ``server.forwarded_allow_ips``.
+    """
+    client = scope.get("client")
+    agent = next(
+        (
+            value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+            if name == b"user-agent"
+        ),
+        None,
+    )
+    return RequestOrigin(address=client[0] if client else None, user_agent=agent)
 
 
 def error_code_of(body: bytes) -> str | None:
@@ -110,7 +129,10 @@ class AccessLogMiddleware:
 
         request_id = ensure_request_id(scope)
         started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        with (
+            structlog.contextvars.bound_contextvars(request_id=request_id),
+            serving(origin_of(scope)),
+        ):
             try:
                 await self.app(scope, receive, observe_send)
             finally:

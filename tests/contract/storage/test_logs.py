@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
+import attrs
 import pytest
 
 from gharts_core.model import (
@@ -199,3 +200,19 @@ async def test_a_delivery_is_seen_once_recorded_and_not_before(store: Store) -> 
         after = [await uow.webhook_deliveries.seen("d-1"), await uow.webhook_deliveries.seen("d-2")]
 
     assert (False, [True, False]) == (before, after)
+
+
+async def test_an_audit_rows_origin_reads_back_equal(store: Store) -> None:
+    """The caller's address and user agent are stored with the row, and absent stays absent."""
+    with_origin = attrs.evolve(
+        make_audit(minutes(8)), source_ip="2001:db8::1", user_agent="curl/8.5.0"
+    )
+    without = make_audit(minutes(9))
+    async with store.unit_of_work() as uow:
+        await uow.audit.append(with_origin)
+        await uow.audit.append(without)
+
+    async with store.unit_of_work() as uow:
+        stored = (await uow.audit.list(AuditFilter(since=minutes(8)), Page())).items
+
+    assert [without, with_origin] == list(stored)

@@ -58,6 +58,12 @@ class AuditEventResponse:
     team_id: uuid.UUID | None
     team_name: str | None
     details: dict[str, Any]
+    source_ip: str | None = attrs.field(
+        default=None, metadata={"description": "The caller's address (null outside a request)."}
+    )
+    user_agent: str | None = attrs.field(
+        default=None, metadata={"description": "The caller's User-Agent header, if it sent one."}
+    )
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventResponse:
@@ -73,6 +79,8 @@ class AuditEventResponse:
             team_id=event.team_id,
             team_name=event.team_name,
             details=dict(event.details),
+            source_ip=event.source_ip,
+            user_agent=event.user_agent,
         )
 
 
