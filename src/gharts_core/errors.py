@@ -381,10 +381,19 @@ class GitHubUnavailable(GitHubError):
     code = ErrorCode.GITHUB_UNAVAILABLE
 
     def __init__(
-        self, detail: str = "GitHub is unavailable.", *, status: int | None = None
+        self,
+        detail: str = "GitHub is unavailable.",
+        *,
+        status: int | None = None,
+        retry_after: int = 30,
     ) -> None:
         super().__init__(detail)
         self.status = status
+        self.retry_after = retry_after
+
+    def extras(self) -> Mapping[str, object]:
+        """Return the number of seconds to wait before trying again."""
+        return {"retry_after": self.retry_after}
 
 
 class StorageUnavailable(GhartsError):

@@ -17,12 +17,14 @@ from gharts_adapters.github import GitHubSettings as GitHubAdapterSettings
 from gharts_adapters.github import build_runner_platform
 from gharts_adapters.github.simulator import GitHubSimulator, wire_simulator
 from gharts_adapters.identity import JwtVerifier
+from gharts_adapters.identity.addresses import normalized_email_address
 from gharts_adapters.storage import create_store
 from gharts_core.drift import DriftSettings, StuckProvisioningAction
 from gharts_core.ports.clock import Clock, SystemClock
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.identity import TokenVerifier
 from gharts_core.ports.storage import Store
+from gharts_core.services.admin_access import AdminAccess
 from gharts_core.services.admin_audit import AuditAdminService
 from gharts_core.services.admin_clients import ClientAdminService
 from gharts_core.services.admin_teams import TeamAdminService
@@ -62,6 +64,7 @@ class Services:
     clients: ClientAdminService
     audit: AuditAdminService
     team_views: TeamViewService
+    admin_access: AdminAccess
     simulator: GitHubSimulator | None = None
     metrics: Metrics = attrs.field(factory=Metrics)
     sync_requests: SyncRequests = attrs.field(factory=SyncRequests)
@@ -142,7 +145,10 @@ def bootstrap(
     if identity is None:
         identity = _verifier(settings, clock, resources)
     if store is None:
-        store = create_store(settings.database.url)
+        store = create_store(
+            settings.database.url,
+            sqlite_busy_timeout=settings.database.sqlite_busy_timeout_seconds,
+        )
         resources.push_async_callback(store.close)
     pending_ttl = timedelta(seconds=settings.sync.pending_ttl_seconds)
     sync_settings = SyncSettings(
@@ -175,11 +181,15 @@ def bootstrap(
         policy=PolicyCheckService(store, clock),
         webhooks=WebhookService(store, github, clock, WebhookSettings(enforcement=enforcement)),
         sync=SyncService(store, github, clock, sync_settings),
-        users=UserAdminService(store, clock),
+        users=UserAdminService(store, clock, check_email=normalized_email_address),
         teams=TeamAdminService(store, clock),
-        clients=ClientAdminService(store, clock),
+        # The configured issuers are the verifier's (its readiness is keyed by them).
+        clients=ClientAdminService(
+            store, clock, trusted_issuers=lambda: frozenset(identity.readiness())
+        ),
         audit=AuditAdminService(store, clock),
         team_views=TeamViewService(store, clock),
+        admin_access=AdminAccess(store, clock),
         simulator=simulator,
         metrics=metrics,
         resources=resources,

@@ -68,6 +68,8 @@ class ServerSettings:
     public_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_048_576
     provision_rate_per_minute: int = 120
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -75,6 +77,8 @@ class DatabaseSettings:
     """Where runner records, users, teams and the audit log live."""
 
     url: str = "sqlite+aiosqlite:///./gharts.db"
+    # How long a request waits for SQLite's write lock before 503 SERVICE_UNAVAILABLE.
+    sqlite_busy_timeout_seconds: float = 5.0
 
 
 @attrs.frozen
@@ -252,6 +256,7 @@ def _check(settings: Settings, *, require_github: bool) -> list[str]:
     problems.extend(_dashboard_problems(settings))
     for name, value in (
         ("server.port", settings.server.port),
+        ("database.sqlite_busy_timeout_seconds", settings.database.sqlite_busy_timeout_seconds),
         ("sync.interval_seconds", settings.sync.interval_seconds),
         ("sync.pending_ttl_seconds", settings.sync.pending_ttl_seconds),
         ("sync.provisioning_grace_seconds", settings.sync.provisioning_grace_seconds),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from gharts_adapters.identity import IssuerConfig
 from gharts_core.model import Principal
 from gharts_core.services.admin_audit import AuditQuery
-from tests.integration.api_support import Api
+from tests.integration.api_support import ISSUER_URL, Api, running_api
+
+OTHER_ISSUER = "https://other.example"
 
 CLIENTS = "/api/v1/admin/clients"
 VOLATILE = ("id", "team_id", "created_at", "updated_at")
@@ -102,13 +106,22 @@ async def test_a_team_may_have_several_clients(api: Api) -> None:
     )
 
 
-async def test_list_clients_filters_and_pages(api: Api) -> None:
+@pytest.fixture
+async def api_trusting_another_issuer(sqlite_url: str) -> AsyncIterator[Api]:
+    """The app trusting a second issuer (``OTHER_ISSUER``), whose keys it never needs."""
+    other = IssuerConfig(OTHER_ISSUER, audiences=("gharts",), jwks_uri=f"{OTHER_ISSUER}/jwks")
+    async with running_api(sqlite_url, trust=[other]) as running:
+        yield running
+
+
+async def test_list_clients_filters_and_pages(api_trusting_another_issuer: Api) -> None:
     """``team``, ``issuer`` and ``is_active`` filter; ``limit``/``offset`` page, oldest first."""
+    api = api_trusting_another_issuer
     await api.seed_team("alpha")
     await api.seed_team("beta")
     for subject, team in (("a1", "alpha"), ("b1", "beta"), ("a2", "alpha"), ("a3", "alpha")):
         await api.seed_client(subject, team)
-    other = {"issuer": "https://other.example", "subject": "x1", "team": "beta"}
+    other = {"issuer": OTHER_ISSUER, "subject": "x1", "team": "beta"}
     await api.call("POST", CLIENTS, api.as_admin(), json=other, expect=201)
     listed = await api.call("GET", CLIENTS, api.as_admin(), params={"team": "alpha"})
     a2 = next(c for c in listed.json()["clients"] if c["subject"] == "a2")
@@ -119,7 +132,7 @@ async def test_list_clients_filters_and_pages(api: Api) -> None:
         return [client["subject"] for client in body["clients"]], body["total"]
 
     assert (["a1", "a3"], 2) == await subjects(team="alpha", is_active="true")
-    assert (["x1"], 1) == await subjects(issuer="https://other.example")
+    assert (["x1"], 1) == await subjects(issuer=OTHER_ISSUER)
     assert (["a2"], 1) == await subjects(is_active="false")
     assert (["b1", "a2"], 5) == await subjects(limit=2, offset=1)
 
@@ -321,3 +334,30 @@ async def test_openapi_documents_the_disable_body_as_optional(api: Api) -> None:
         operation["requestBody"]["required"],
         operation["requestBody"]["content"]["application/json"]["schema"],
     )
+
+
+@pytest.mark.parametrize(
+    ("issuer", "sentence"),
+    [
+        ("https://nobody.example/", "is not a trusted issuer"),
+        (ISSUER_URL + "/", "differs from the trusted issuer"),
+        ("x", "is not a trusted issuer"),
+        (" " + ISSUER_URL, "must not start or end with white space"),
+    ],
+    ids=["untrusted", "trailing-slash", "not-a-url", "white-space"],
+)
+async def test_a_client_of_an_issuer_gharts_does_not_trust_is_refused(
+    api: Api, issuer: str, sentence: str
+) -> None:
+    """Its tokens could never be accepted: 400 naming the issuer field, and nothing is created."""
+    await api.seed_team("alpha")
+    body = {"issuer": issuer, "subject": "ci", "team": "alpha"}
+    response = await api.call("POST", "/api/v1/admin/clients", api.as_admin(), json=body)
+    listed = await api.call("GET", "/api/v1/admin/clients", api.as_admin(), expect=200)
+    errors = response.json().get("field_errors", {})
+    assert (400, "VALIDATION_ERROR", True, 0) == (
+        response.status_code,
+        response.json()["error_code"],
+        sentence in errors.get("issuer", ""),
+        listed.json()["total"],
+    ), response.text

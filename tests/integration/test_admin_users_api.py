@@ -355,3 +355,25 @@ async def test_anonymous_caller_gets_invalid_token(api: Api) -> None:
     response = await api.call("GET", USERS, expect=401)
 
     assert "INVALID_TOKEN" == response.json()["error_code"]
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["a@b", "<script>@x.com", "a@x.com\n", "two@@x.com", "a b@x.com"],
+    ids=["no-dot-in-domain", "angle-brackets", "trailing-newline", "two-ats", "space"],
+)
+async def test_an_invalid_email_address_is_refused(api: Api, email: str) -> None:
+    """Addresses are checked by a real validator: 400 naming the email field, nobody created."""
+    body = {"email": email, "display_name": "Someone"}
+    response = await api.call("POST", "/api/v1/admin/users", api.as_admin(), json=body)
+    assert (400, "VALIDATION_ERROR", ["email"]) == (
+        response.status_code,
+        response.json()["error_code"],
+        list(response.json().get("field_errors", {})),
+    ), response.text
+
+
+async def test_an_email_address_is_stored_normalised(api: Api) -> None:
+    """The domain's case does not make a second person: the address is stored lower-cased."""
+    created = await api.seed_user("Carol@Example.COM")
+    assert "carol@example.com" == created["email"]

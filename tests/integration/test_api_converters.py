@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import inspect
 import json
@@ -28,8 +29,16 @@ from gharts_core.services.provision import ProvisionJitRunner, ProvisionRegistra
 from gharts_http.api import schemas
 from gharts_http.api.app import ROUTE_HANDLERS
 from gharts_http.api.converters import decode_json, structure, to_command
-from gharts_http.api.schemas.admin import UpdateClientBody, UpdateTeamBody, UpdateUserBody
+from gharts_http.api.schemas.admin import (
+    CreateTeamBody,
+    UpdateClientBody,
+    UpdateTeamBody,
+    UpdateUserBody,
+)
 from gharts_http.api.schemas.runners import PolicyCheckBody, ProvisionJitBody, ProvisionTokenBody
+
+#: Text a client may send: anything but the NUL character, which the edge refuses (tested below).
+TEXT = functools.partial(st.text, alphabet=st.characters(exclude_characters="\x00"))
 
 
 class Colour(enum.Enum):
@@ -210,18 +219,18 @@ def values_of(annotation: Any) -> st.SearchStrategy[Any]:
         items = st.lists(values_of(args[0]), max_size=4)
         return items if origin is list else items.map(origin)
     if origin is dict:
-        return st.dictionaries(st.text(max_size=8), values_of(args[1]), max_size=3)
+        return st.dictionaries(TEXT(max_size=8), values_of(args[1]), max_size=3)
     if attrs.has(annotation):
         return instances_of(annotation)
     scalars: dict[Any, st.SearchStrategy[Any]] = {
         type(None): st.none(),
-        str: st.text(max_size=20),
+        str: TEXT(max_size=20),
         int: st.integers(),
         bool: st.booleans(),
         float: st.floats(allow_nan=False, allow_infinity=False),
         uuid.UUID: st.uuids(),
         datetime: st.datetimes(timezones=st.just(UTC)),
-        Any: st.none() | st.text(max_size=5) | st.integers(),
+        Any: st.none() | TEXT(max_size=5) | st.integers(),
     }
     if annotation in scalars:
         return scalars[annotation]
@@ -380,3 +389,37 @@ def test_patch_bodies_pass_left_out_and_null_fields_through_unchanged() -> None:
         UpdateClientBody(team="ml").command(),
     )
     assert expected == actual
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "a\x00b"},
+        {"name": "ok", "required_labels": ["x\x00"]},
+    ],
+)
+def test_a_nul_character_in_any_text_field_is_refused_naming_the_field(
+    body: dict[str, Any],
+) -> None:
+    """A NUL anywhere in a body's text is a VALIDATION_ERROR, not a 500 from the database."""
+    with pytest.raises(ValidationFailed) as refused:
+        structure(body, CreateTeamBody)
+    assert ["must not contain a NUL character"] == list(refused.value.field_errors.values())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply"),
+        (
+            b'{"name": "\\ud800"}',
+            "contains a lone surrogate escape (\\ud800-\\udfff), which is not text",
+        ),
+    ],
+    ids=["deeply-nested", "lone-surrogate"],
+)
+def test_json_that_is_not_text_or_too_deep_is_refused(raw: bytes, expected: str) -> None:
+    """Deep nesting and lone surrogates are VALIDATION_ERRORs, never a RecursionError or a 500."""
+    with pytest.raises(ValidationFailed) as refused:
+        decode_json(raw)
+    assert {"body": expected} == refused.value.field_errors

@@ -288,6 +288,31 @@ async def test_cell(world: World, endpoint: Endpoint, caller: Caller, expected: 
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+def with_an_invalid_body(cell: Cell) -> Cell:
+    """What a malformed body gets: the caller's refusal when there is one, else 400."""
+    refusals = (INVALID_TOKEN, NOT_AUTHORIZED, ADMIN_REQUIRED)
+    return cell if cell in refusals else (400, "VALIDATION_ERROR")
+
+
+INVALID_BODY_CELLS = [
+    pytest.param(endpoint, caller, with_an_invalid_body(cell), id=f"{endpoint} as {caller.value}")
+    for endpoint, row in MATRIX.items()
+    if endpoint.json is not None
+    for caller, cell in row.items()
+]
+
+
+@pytest.mark.parametrize(("endpoint", "caller", "expected"), INVALID_BODY_CELLS)
+async def test_authentication_and_admin_rights_come_before_the_body(
+    world: World, endpoint: Endpoint, caller: Caller, expected: Cell
+) -> None:
+    """A malformed body tells a stranger nothing: 401 and 403 are decided before it is read."""
+    response = await world.api.call(
+        endpoint.method, world.fill(endpoint.path), world.headers[caller], json={"bogus": [1]}
+    )
+    assert expected == (response.status_code, response.json().get("error_code")), response.text
+
+
 async def test_every_caller_is_tried_on_every_endpoint() -> None:
     """No row of the table leaves a kind of caller out."""
     assert all(set(Caller) == set(row) for row in MATRIX.values())

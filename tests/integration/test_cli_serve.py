@@ -110,3 +110,22 @@ async def test_serve_does_not_migrate_the_database(tmp_path: Path) -> None:
 
     tables = sqlite3.connect(database).execute("SELECT name FROM sqlite_master").fetchall()
     assert (0, b"", []) == (code, errors, tables)
+
+
+def test_forwarded_addresses_are_believed_from_the_configured_proxies_only() -> None:
+    """By default no proxy is trusted (uvicorn alone would trust 127.0.0.1); set, only those."""
+    from litestar import Litestar
+
+    from gharts_http.cli.run import server_config
+    from gharts_http.settings import ServerSettings, Settings
+
+    app = Litestar()
+    default = server_config(app, Settings(), host="127.0.0.1", port=8000)
+    proxies = Settings(server=ServerSettings(forwarded_allow_ips=("10.0.0.0/8",)))
+    behind = server_config(app, proxies, host="127.0.0.1", port=8000)
+
+    assert (False, True, ["10.0.0.0/8"]) == (
+        default.proxy_headers,
+        behind.proxy_headers,
+        behind.forwarded_allow_ips,
+    )

@@ -193,7 +193,7 @@ async def test_a_request_id_of_128_characters_is_kept(api: Api) -> None:
 
 
 def test_the_api_codes_are_the_cores_plus_the_transport_ones_each_with_a_status() -> None:
-    """Every code the API answers with has a status: the core's and the three transport ones."""
-    transport = {"NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE"}
+    """Every code the API answers with has a status: the core's and the transport ones."""
+    transport = {"NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"}
     expected = {code.value for code in ErrorCode} | transport
     assert (expected, expected) == (set(API_ERROR_CODES), set(STATUS))

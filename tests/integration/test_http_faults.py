@@ -160,6 +160,21 @@ async def test_an_exhausted_primary_limit_waits_until_the_reset(api: Api) -> Non
     assert 1 <= wait <= 3600
 
 
+async def test_github_unavailable_says_when_to_retry(api: Api) -> None:
+    """502 ``GITHUB_UNAVAILABLE`` carries ``Retry-After`` and the same ``retry_after`` field."""
+    member = await one_slot_team(api)
+    await api.services.github.list_runners()
+    api.simulator.set_faults(Faults(status=502))
+
+    failed = await api.provision(member)
+
+    assert (502, "30", 30) == (
+        failed.status_code,
+        failed.headers.get("Retry-After"),
+        failed.json().get("retry_after"),
+    )
+
+
 async def test_deleting_while_github_fails_keeps_the_runner(api: Api) -> None:
     """A failed removal answers 502 and the runner stays (and counts) until it succeeds."""
     member = await one_slot_team(api)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import version
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -44,6 +45,19 @@ async def test_metrics_are_prometheus_text(api: Api) -> None:
     response = await api.call("GET", "/metrics", expect=200)
     assert "text/plain; version=0.0.4; charset=utf-8" == response.headers["content-type"]
     assert "# TYPE gharts_http_requests_total counter" in response.text
+
+
+async def test_the_build_is_exported_and_no_created_series(api: Api) -> None:
+    """``gharts_build_info`` names the version; counters carry no ``_created`` series."""
+    text = (await api.call("GET", "/metrics", expect=200)).text
+    build = next(
+        sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "gharts_build_info"
+    )
+    created = [line for line in text.splitlines() if "_created" in line]
+    assert (version("gharts"), 1.0, []) == (build.labels["version"], build.value, created)
 
 
 async def test_provisioning_outcomes_are_counted_by_team_and_error_code(api: Api) -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from gharts_core.errors import RateLimited
 from gharts_core.model import Principal
 from gharts_core.testing import FakeClock
-from gharts_http.api.rate_limit import TokenBucketLimiter, principal_key
+from gharts_http.api.rate_limit import (
+    FORGED_WEBHOOK_EVENTS_PER_MINUTE_IN_ALL,
+    RateLimits,
+    TokenBucketLimiter,
+    principal_key,
+)
+from gharts_http.settings import Settings
 from tests.unit.builders import machine_principal, make_client, make_team, make_user, user_principal
 
 ALICE = user_principal(make_user("alice@example.com"))
@@ -117,3 +125,15 @@ def test_the_key_is_kind_and_id() -> None:
     """Two principals with the same name but different kinds never share a bucket."""
     assert ("user", str(ALICE.id)) == principal_key(ALICE)
     assert ("system", "system") == principal_key(Principal.system())
+
+
+def test_forged_webhook_events_are_capped_in_all_whatever_the_claimed_source() -> None:
+    """2,000 forgeries from 2,000 addresses record the global allowance, then one a refill later."""
+    clock = FakeClock()
+    limits = RateLimits.of(Settings(), clock)
+    recorded = sum(
+        limits.may_record_forged_webhook(f"10.0.{i // 250}.{i % 250}") for i in range(2000)
+    )
+    clock.advance(timedelta(minutes=1))
+    later = limits.may_record_forged_webhook("10.9.9.9")
+    assert (FORGED_WEBHOOK_EVENTS_PER_MINUTE_IN_ALL, True) == (recorded, later)

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event
 
 from gharts_adapters.identity import DevIssuer, JwtVerifier
+from gharts_adapters.storage import create_store
 from gharts_core.errors import GitHubRateLimited, GitHubUnavailable, StorageUnavailable
 from gharts_core.ports.github import RunnerPlatform
 from gharts_core.ports.identity import TokenVerifier
@@ -20,6 +23,7 @@ from gharts_core.testing import FakeClock, FakeRunnerPlatform, FakeStore, FakeTo
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import bootstrap
 from tests.integration.api_support import Api, running_api, settings_for
+from tests.unit.builders import make_team
 
 ALL_PASSED = {"database": True, "identity": True, "github": True}
 READY = {"status": "ready", "checks": ALL_PASSED}
@@ -155,3 +159,44 @@ async def test_a_github_failure_is_retried_sooner(sqlite_url: str) -> None:
         clock.advance(15)
         recovered = await http.get("/readyz")
     assert (503, 200) == (still_cached.status_code, recovered.status_code)
+
+
+async def test_no_trusted_issuer_is_not_ready_and_says_so(sqlite_url: str) -> None:
+    """Without ``[[auth.issuers]]`` every token is refused: unready, with one clear sentence."""
+    services = bootstrap(settings_for(sqlite_url), github=FakeRunnerPlatform())
+    try:
+        async with AsyncTestClient(create_app(services), base_url="http://gharts.test") as http:
+            response = await http.get("/readyz")
+    finally:
+        await services.aclose()
+    assert expected_not_ready(identity=False) == not_ready(response)
+    assert "no [[auth.issuers]] configured" in response.json()["detail"]
+
+
+async def test_probes_may_use_head(api: Api) -> None:
+    """``HEAD /healthz`` and ``HEAD /readyz`` answer 200 without a body, as load balancers ask."""
+    health = await api.call("HEAD", "/healthz")
+    ready = await api.call("HEAD", "/readyz")
+    assert [(200, b""), (200, b"")] == [(r.status_code, r.content) for r in (health, ready)]
+
+
+async def test_sqlite_that_refuses_writes_is_not_ready(sqlite_url: str) -> None:
+    """Reads pass on a read-only database file; once a write has failed, readiness says so."""
+    store = create_store(sqlite_url)
+    # Every connection read-only, as a file the process may no longer write to.
+    event.listen(store.engine.sync_engine, "connect", _read_only)
+    try:
+        async with app_on(sqlite_url, store=store) as http:
+            before = await http.get("/readyz")
+            with pytest.raises(StorageUnavailable):
+                async with store.unit_of_work() as uow:
+                    await uow.teams.add(make_team("blocked"))
+            after = await http.get("/readyz")
+    finally:
+        await store.close()
+    assert 200 == before.status_code
+    assert expected_not_ready(database=False) == not_ready(after)
+
+
+def _read_only(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA query_only = ON")

@@ -3,7 +3,12 @@
 * the database cannot be reached, refused the connection, is busy or shutting down ->
   :class:`~gharts_core.errors.StorageUnavailable`;
 * a uniqueness or foreign-key rule is broken -> :class:`~gharts_core.errors.Conflict` with a
-  sentence naming what clashed.
+  sentence naming what clashed;
+* a value the database cannot store (a NUL character, which PostgreSQL text refuses; an integer
+  outside 64 bits, which neither database holds) is refused *before* the statement is sent, by
+  :func:`refuse_unstorable`, as a :class:`~gharts_core.errors.ValidationFailed`, so that it is
+  the same 400 on SQLite and PostgreSQL, wherever it came from (a query filter, a path segment,
+  a body field, a token claim).
 
 Both chain the original with ``raise ... from``. Anything else is a bug and propagates unchanged.
 """
@@ -11,21 +16,28 @@ Both chain the original with ``raise ... from``. Anything else is a bug and prop
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Iterator
+import json
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import exc
 
-from gharts_core.errors import Conflict, GhartsError, StorageUnavailable
+from gharts_core.errors import Conflict, GhartsError, StorageUnavailable, ValidationFailed
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 # SQLSTATE classes meaning "not reachable right now": connection exception, insufficient
-# resources, operator intervention (shutdown, cannot connect now), unknown database, and the
-# transient transaction rollbacks (serialization failure, deadlock).
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "3D", "40")
+# resources, operator intervention (shutdown, cannot connect now), unknown database, the
+# transient transaction rollbacks (serialization failure, deadlock), object not in prerequisite
+# state (55000: the database does not accept connections, 55P03: lock not available), system
+# errors (58: I/O error), and a read-only transaction (25006: a hot standby).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "3D", "40", "55", "58", "25006")
+
+_INT64 = range(-(2**63), 2**63)
+#: The field name of the refusal: the storage layer does not know which request field it was.
+UNSTORABLE_FIELD = "request"
 
 # (substrings of the PostgreSQL constraint name or the SQLite message, sentence).
 _CONFLICTS = (
@@ -62,6 +74,47 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError | exc.DisconnectionError | OSError | TimeoutError)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character, which gharts does not store"
+    if not text.isascii() and not _encodable(text):
+        return "contains a lone surrogate, which is not Unicode text"
+    return None
+
+
+def _unstorable(value: object) -> str | None:
+    if isinstance(value, str):
+        return _unstorable_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+        return "holds an integer outside the 64-bit range gharts stores"
+    if isinstance(value, Mapping):
+        return _unstorable(list(value.values()))
+    if isinstance(value, list | tuple):
+        return next(filter(None, map(_unstorable, value)), None)
+    return None
+
+
+def refuse_unstorable(parameters: object) -> None:
+    """Raise ``ValidationFailed`` when a statement parameter is a value no database stores.
+
+    ``parameters`` are a statement's bound values as the driver gets them: a mapping or a
+    sequence, or a list of those for ``executemany``.
+    """
+    problem = _unstorable(parameters)
+    if problem is not None:
+        raise ValidationFailed(
+            {UNSTORABLE_FIELD: f"The request {problem}."}, detail=f"The request {problem}."
+        )
+
+
 def conflict_detail(error: exc.IntegrityError) -> str:
     """Return a sentence saying which uniqueness rule ``error`` broke."""
     message = str(error.orig)
@@ -71,10 +124,18 @@ def conflict_detail(error: exc.IntegrityError) -> str:
     return "The change conflicts with existing data."
 
 
+def storable_json(value: object) -> str:
+    """Serialise a JSON column's value, refusing what :func:`refuse_unstorable` refuses."""
+    refuse_unstorable(value)
+    return json.dumps(value)
+
+
 def translate(error: Exception) -> Exception:
     """Return the core error standing for ``error``, or ``error`` itself when there is none."""
     if isinstance(error, GhartsError):
         return error
+    if isinstance(error, exc.StatementError) and isinstance(error.orig, GhartsError):
+        return error.orig  # refused while binding parameters, before the database saw them
     if isinstance(error, exc.IntegrityError):
         return Conflict(conflict_detail(error))
     if is_unavailable(error):

@@ -13,6 +13,8 @@ COMMITTED transactions; the reservation locks the team row.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from gharts_adapters.storage import _sqlite_driver as sqlite_driver
-from gharts_adapters.storage.errors import is_unavailable, translated
+from gharts_adapters.storage.errors import (
+    is_unavailable,
+    refuse_unstorable,
+    storable_json,
+    translated,
+)
 from gharts_adapters.storage.repositories import (
     SqlAuditRepository,
     SqlClientRepository,
@@ -35,6 +42,7 @@ from gharts_adapters.storage.repositories import (
     SqlUserRepository,
     SqlWebhookDeliveryRepository,
 )
+from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import (
     AuditRepository,
     ClientRepository,
@@ -48,17 +56,21 @@ from gharts_core.ports.storage import (
     WebhookDeliveryRepository,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite unit of work waits for the write lock another process holds, and for its
+#: turn behind this process's other units of work, before it raises ``StorageUnavailable``.
+DEFAULT_SQLITE_BUSY_TIMEOUT = 5.0
+#: How long readiness reports the database unusable after a unit of work failed to write.
+WRITE_FAILURE_MEMORY = 30.0
 # The execution option that marks a read-only unit of work's connection, read by _sqlite_begin.
 _READ_ONLY = "gharts_read_only"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # Take BEGIN away from the sqlite3 driver (it skips it before SELECT); _sqlite_begin emits it.
+    # The busy timeout is sqlite3's own ``timeout`` connect argument (see create_engine).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
@@ -69,9 +81,22 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _refuse_unstorable(
+    _connection: Connection,
+    _cursor: object,
+    _statement: str,
+    parameters: object,
+    _context: object,
+    _executemany: bool,
+) -> None:
+    refuse_unstorable(parameters)
+
+
 def configure_engine(engine: AsyncEngine) -> AsyncEngine:
-    """Install the SQLite transaction and pragma hooks (idempotent; nothing for PostgreSQL)."""
+    """Install the parameter guard and the SQLite transaction and pragma hooks (idempotent)."""
     sync_engine = engine.sync_engine
+    if not event.contains(sync_engine, "before_cursor_execute", _refuse_unstorable):
+        event.listen(sync_engine, "before_cursor_execute", _refuse_unstorable)
     if engine.dialect.name == "sqlite" and not event.contains(
         sync_engine, "connect", _sqlite_connect
     ):
@@ -81,11 +106,44 @@ def configure_engine(engine: AsyncEngine) -> AsyncEngine:
     return engine
 
 
-def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
-    """Return an async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+def create_engine(
+    url: str, *, sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT, **engine_options: Any
+) -> AsyncEngine:
+    """Return an async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
+
+    On SQLite, a statement waits at most ``sqlite_busy_timeout`` seconds for a lock another
+    connection holds. JSON columns refuse what no database stores (a NUL character).
+    """
     if url.startswith("postgresql"):
         engine_options.setdefault("pool_pre_ping", True)
+    else:
+        engine_options.setdefault("connect_args", {}).setdefault("timeout", sqlite_busy_timeout)
+    engine_options.setdefault("json_serializer", storable_json)
     return configure_engine(_create_async_engine(url, **engine_options))
+
+
+class WriteHealth:
+    """Whether a unit of work that may write failed for want of the database lately.
+
+    A read-only SQLite file or a full disk lets reads pass while every write fails; readiness
+    asks here so that it notices. The mark fades :data:`WRITE_FAILURE_MEMORY` seconds after the
+    last failure.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failed_at: float | None = None
+
+    def failed(self) -> None:
+        """Record that a write failed now."""
+        self._failed_at = self._clock()
+
+    @property
+    def failing(self) -> bool:
+        """Whether a write failed within the last :data:`WRITE_FAILURE_MEMORY` seconds."""
+        return self._failed_at is not None and self._clock() - self._failed_at < (
+            WRITE_FAILURE_MEMORY
+        )
 
 
 class SqlUnitOfWork:
@@ -109,23 +167,34 @@ class SqlUnitOfWork:
         lock: asyncio.Lock | None,
         *,
         read_only: bool = False,
+        lock_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
+        write_health: WriteHealth | None = None,
     ) -> None:
         self._sessions = sessions
         self._dialect = dialect
+        self._write_health = None if read_only else write_health
         # A read-only unit of work never queues behind writers: it takes no write lock.
         self._lock = None if read_only else lock
+        self._lock_timeout = lock_timeout
         self._options = {_READ_ONLY: True} if read_only else None
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         """Begin the transaction (and, on SQLite, take the write lock unless read-only)."""
         if self._lock is not None:
-            await self._lock.acquire()
+            try:
+                async with asyncio.timeout(self._lock_timeout):
+                    await self._lock.acquire()
+            except TimeoutError:
+                # The units of work ahead hold the turn (each waits its busy timeout at most).
+                raise StorageUnavailable("The database is busy.") from None
         session = self._sessions()
         try:
             with translated():
                 connection = await session.connection(execution_options=self._options)
-        except BaseException:
+        except BaseException as error:
+            if isinstance(error, StorageUnavailable):
+                self._write_failed()
             await self._finish(session)
             raise
         self._session = session
@@ -155,8 +224,17 @@ class SqlUnitOfWork:
             if exc_type is None:
                 with translated():
                     await session.commit()
+        except StorageUnavailable:
+            self._write_failed()
+            raise
         finally:
             await self._finish(session)
+        if isinstance(exc, StorageUnavailable):
+            self._write_failed()
+
+    def _write_failed(self) -> None:
+        if self._write_health is not None:
+            self._write_health.failed()
 
     async def _finish(self, session: AsyncSession) -> None:
         try:
@@ -183,6 +261,7 @@ class SqlStore:
         *,
         owns_engine: bool = False,
         ping_timeout: float = 5.0,
+        lock_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
     ) -> None:
         bind = sessions.kw.get("bind")
         if not isinstance(bind, AsyncEngine):
@@ -193,6 +272,8 @@ class SqlStore:
         self._ping_timeout = ping_timeout
         self._dialect = bind.dialect.name
         self._lock = asyncio.Lock() if self._dialect == "sqlite" else None
+        self._lock_timeout = lock_timeout
+        self._write_health = WriteHealth()
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Return a new unit of work, to be used with ``async with``.
@@ -200,10 +281,22 @@ class SqlStore:
         ``read_only=True`` promises that the block only reads: on SQLite it then begins with a
         deferred ``BEGIN``, never waiting for or taking the write lock.
         """
-        return SqlUnitOfWork(self._sessions, self._dialect, self._lock, read_only=read_only)
+        return SqlUnitOfWork(
+            self._sessions,
+            self._dialect,
+            self._lock,
+            read_only=read_only,
+            lock_timeout=self._lock_timeout,
+            write_health=self._write_health,
+        )
 
     async def ping(self) -> bool:
-        """Return whether the migrated schema answers a query within the ping timeout."""
+        """Return whether the migrated schema answers a query within the ping timeout.
+
+        It does not while writes fail (a read-only file, a full disk): see :class:`WriteHealth`.
+        """
+        if self._write_health.failing:
+            return False
         try:
             async with (
                 asyncio.timeout(self._ping_timeout),
@@ -220,11 +313,19 @@ class SqlStore:
             await self.engine.dispose()
 
 
-def create_store(url: str, **engine_options: Any) -> SqlStore:
+def create_store(
+    url: str, *, sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT, **engine_options: Any
+) -> SqlStore:
     """Return a store that owns a new engine for ``url``; the schema must be migrated already.
 
     Use a SQLite *file* (``sqlite+aiosqlite:///path/gharts.db``): every connection to
-    ``:memory:`` is a separate, empty database that :func:`upgrade` cannot reach.
+    ``:memory:`` is a separate, empty database that :func:`upgrade` cannot reach. On SQLite a
+    unit of work waits at most about ``sqlite_busy_timeout`` seconds for its turn in this process
+    and as long again for the lock of another process, then raises ``StorageUnavailable``.
     """
-    engine = create_engine(url, **engine_options)
-    return SqlStore(async_sessionmaker(engine, expire_on_commit=False), owns_engine=True)
+    engine = create_engine(url, sqlite_busy_timeout=sqlite_busy_timeout, **engine_options)
+    return SqlStore(
+        async_sessionmaker(engine, expire_on_commit=False),
+        owns_engine=True,
+        lock_timeout=sqlite_busy_timeout,
+    )

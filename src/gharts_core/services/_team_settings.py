@@ -16,6 +16,10 @@ from gharts_core.model import TEAM_NAME_PATTERN
 from gharts_core.policy import LabelPolicy
 
 MIN_MAX_RUNNERS = 1
+#: The largest quota a team may have (the column is a 32-bit integer on PostgreSQL).
+MAX_MAX_RUNNERS = 2**31 - 1
+#: GitHub's runner group ids are 64-bit integers.
+MAX_RUNNER_GROUP_ID = 2**63 - 1
 
 
 @attrs.frozen
@@ -55,10 +59,10 @@ def _group_problems(allowed: Sequence[int], default: int | None) -> list[PolicyP
             "allowed_runner_group_ids",
             str(group),
             "invalid_id",
-            f"Runner group id {group} is not a positive integer.",
+            f"Runner group id {group} is not an integer from 1 to {MAX_RUNNER_GROUP_ID}.",
         )
         for group in allowed
-        if group < 1
+        if not 1 <= group <= MAX_RUNNER_GROUP_ID
     ]
     if default is not None and default not in allowed:
         problems.append(
@@ -74,15 +78,15 @@ def _group_problems(allowed: Sequence[int], default: int | None) -> list[PolicyP
 
 
 def _quota_problems(max_runners: int | None) -> list[PolicyProblem]:
-    if max_runners is None or max_runners >= MIN_MAX_RUNNERS:
+    if max_runners is None or MIN_MAX_RUNNERS <= max_runners <= MAX_MAX_RUNNERS:
         return []
     return [
         PolicyProblem(
             "max_runners",
             str(max_runners),
             "out_of_range",
-            f"max_runners must be at least {MIN_MAX_RUNNERS}, or null for no limit "
-            "(deactivate the team to stop provisioning).",
+            f"max_runners must be from {MIN_MAX_RUNNERS} to {MAX_MAX_RUNNERS}, or null for no "
+            "limit (deactivate the team to stop provisioning).",
         )
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -17,13 +18,28 @@ MAX_DISPLAY_NAME_LENGTH = 200
 DEFAULT_DEACTIVATION_REASON = "Deactivated by an administrator."
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
+EmailCheck = Callable[[str], str]
+"""Return an email address as it is to be stored, or raise ``ValueError`` saying what is wrong.
 
-def check_new_user(email: str, display_name: str) -> tuple[str, str]:
+The core's own check is a loose shape test; the service wires a real address validator in.
+"""
+
+
+def check_new_user(
+    email: str, display_name: str, check_email: EmailCheck | None = None
+) -> tuple[str, str]:
     """Return the lower-cased email and the stripped display name, or raise ``ValidationFailed``."""
     errors: dict[str, str] = {}
+    if check_email is not None and email != email.strip():
+        errors["email"] = "email must not start or end with white space."
     email = check_text(errors, "email", email, max_length=MAX_EMAIL_LENGTH)
     if "email" not in errors and not _EMAIL.fullmatch(email):
         errors["email"] = "email must look like name@domain."
+    if "email" not in errors and check_email is not None:
+        try:
+            email = check_email(email)
+        except ValueError as error:
+            errors["email"] = f"email is not a valid address: {error}"
     display_name = check_text(
         errors, "display_name", display_name, max_length=MAX_DISPLAY_NAME_LENGTH
     )

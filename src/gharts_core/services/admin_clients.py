@@ -11,7 +11,7 @@ patch that changes nothing, record nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import attrs
 
@@ -90,9 +90,36 @@ class ClientDetails:
     team_name: str
 
 
-def _check_client(command: CreateClient) -> tuple[str, str, str]:
+def _issuer_problem(issuer: str, trusted: Collection[str] | None) -> str | None:
+    """Why ``issuer`` cannot be a client's issuer, or ``None``: it must be trusted, exactly."""
+    if trusted is None:
+        scheme, _, rest = issuer.partition("://")
+        if scheme not in ("https", "http") or not rest.strip("/"):
+            return f"issuer must be the URL of a trusted issuer (got '{issuer}')."
+        return None
+    if issuer in trusted:
+        return None
+    near = [known for known in trusted if known.rstrip("/") == issuer.rstrip("/")]
+    if near:
+        return (
+            f"issuer '{issuer}' differs from the trusted issuer '{near[0]}' by a trailing slash; "
+            "tokens carry the configured form byte for byte."
+        )
+    listed = ", ".join(f"'{known}'" for known in sorted(trusted)) or "none is configured"
+    return (
+        f"issuer '{issuer}' is not a trusted issuer, so its tokens would be refused "
+        f"(trusted: {listed})."
+    )
+
+
+def _check_client(command: CreateClient, trusted: Collection[str] | None) -> tuple[str, str, str]:
     errors: dict[str, str] = {}
+    if command.issuer != command.issuer.strip():
+        errors["issuer"] = "issuer must not start or end with white space."
     issuer = check_text(errors, "issuer", command.issuer, max_length=MAX_ISSUER_LENGTH)
+    problem = None if "issuer" in errors else _issuer_problem(issuer, trusted)
+    if problem is not None:
+        errors["issuer"] = problem
     subject = check_text(errors, "subject", command.subject, max_length=MAX_SUBJECT_LENGTH)
     description = check_text(
         errors,
@@ -109,14 +136,27 @@ def _check_client(command: CreateClient) -> tuple[str, str, str]:
 class ClientAdminService:
     """Manage machine clients; every method needs an admin."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        trusted_issuers: Callable[[], Collection[str]] | None = None,
+    ) -> None:
+        """``trusted_issuers`` returns the issuers whose tokens are accepted.
+
+        A new client's issuer must be one of them, byte for byte (a client of another issuer
+        could never log in). Without it, an issuer need only be an http(s) URL.
+        """
         self._store = store
         self._clock = clock
+        self._trusted_issuers = trusted_issuers
 
     async def create_client(self, principal: Principal, command: CreateClient) -> ClientDetails:
         """Register a client; ``Conflict`` when an active one has the same (issuer, subject)."""
         await require_admin(self._store, self._clock, principal, "client.create")
-        issuer, subject, description = _check_client(command)
+        trusted = None if self._trusted_issuers is None else self._trusted_issuers()
+        issuer, subject, description = _check_client(command, trusted)
         async with self._store.unit_of_work() as uow:
             team = await team_by_name(uow, command.team)
             await self._ensure_unique(uow, issuer, subject, None)

@@ -33,6 +33,7 @@ from gharts_core.services._events import audit_event
 from gharts_core.services._lookups import require_admin, team_by_name, team_names, user_by_id
 from gharts_core.services._snapshots import changed_fields, user_snapshot
 from gharts_core.services._user_rules import (
+    EmailCheck,
     activation,
     check_display_name,
     check_new_user,
@@ -110,9 +111,13 @@ class EnsuredAdmin:
 class UserAdminService:
     """Manage users; every method needs an admin principal except :meth:`ensure_admin`."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, *, check_email: EmailCheck | None = None
+    ) -> None:
+        """``check_email`` validates new addresses (the core's loose shape test when ``None``)."""
         self._store = store
         self._clock = clock
+        self._check_email = check_email
 
     async def create_user(self, principal: Principal, command: CreateUser) -> UserDetails:
         """Create a user and its memberships; ``Conflict`` on a taken email."""
@@ -235,7 +240,7 @@ class UserAdminService:
     def _new_user(
         self, email: str, display_name: str, is_admin: bool, capabilities: Capabilities
     ) -> User:
-        email, display_name = check_new_user(email, display_name)
+        email, display_name = check_new_user(email, display_name, self._check_email)
         now = self._clock.now()
         return User(
             id=new_id(),

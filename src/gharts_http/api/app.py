@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler
 
 from gharts_http.api.access_log import AccessLogMiddleware
@@ -23,7 +24,7 @@ from gharts_http.api.controllers.policy import PolicyController
 from gharts_http.api.controllers.runners import RunnerController
 from gharts_http.api.controllers.teams import TeamViewController
 from gharts_http.api.controllers.webhooks import WebhookController
-from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES
+from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES, authenticated
 from gharts_http.api.docs import docs_assets, render_plugins
 from gharts_http.api.errors import EXCEPTION_HANDLERS
 from gharts_http.api.principal_cache import forget_principals_after_admin_change
@@ -72,6 +73,24 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def _allow_every_method(app: Litestar) -> None:
+    """Make each path's ``OPTIONS`` answer name every method of the path.
+
+    Litestar builds a path's ``OPTIONS`` handler with the first controller that registers the
+    path and keeps it when other handlers join later; its ``Allow`` header then reads the methods
+    of that first registration only. Point each one at the route it serves now.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler = route.route_handler_map["OPTIONS"][0]
+        closure = dict(
+            zip(handler.fn.__code__.co_freevars, handler.fn.__closure__ or (), strict=True)
+        )
+        if "self" in closure and isinstance(closure["self"].cell_contents, HTTPRoute):
+            closure["self"].cell_contents = route
+
+
 def create_app(
     services: Services,
     *,
@@ -83,6 +102,7 @@ def create_app(
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
         dependencies=DEPENDENCIES,
+        guards=[authenticated],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         before_send=[add_request_id_header, forget_principals_after_admin_change],
         openapi_config=openapi_config(),
@@ -92,6 +112,7 @@ def create_app(
         debug=debug,
         logging_config=None,
     )
+    _allow_every_method(app)
     app.state.services = services
     app.state.rate_limits = RateLimits.of(services.settings, services.clock)
     # Outside Litestar's exception handling, so that every request is logged and measured.

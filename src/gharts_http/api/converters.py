@@ -71,6 +71,8 @@ def _strict(kind: type[Any], name: str) -> Any:
     # cattrs would turn "12" into 12 or 1 into True; JSON clients deserve the type they declared.
     def structure(value: object, _type: object) -> Any:
         if type(value) is kind:
+            if kind is str and "\x00" in value:  # type: ignore[operator]
+                raise _Refused("must not contain a NUL character")
             return value
         if kind is float and type(value) is int:
             return float(value)
@@ -246,9 +248,23 @@ def to_command(body: attrs.AttrsInstance, command_type: type[C]) -> C:
     return command_type(**{field.name: getattr(body, field.name) for field in fields})
 
 
-def decode_json(raw: bytes) -> object:
-    """Parse a request body as JSON or raise ``ValidationFailed``."""
+def decode_json(raw: bytes | str) -> object:
+    r"""Parse a request body as JSON or raise ``ValidationFailed``.
+
+    Refused besides malformed JSON: nesting too deep for the parser, and a lone surrogate
+    (a ``\ud800`` escape) anywhere, which is valid JSON but not Unicode text, and which no database
+    stores and no response can echo.
+    """
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise ValidationFailed({"body": f"is not valid JSON: {error}"}) from error
+    except RecursionError:
+        raise ValidationFailed({"body": "is nested too deeply"}) from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed(
+            {"body": "contains a lone surrogate escape (\\ud800-\\udfff), which is not text"}
+        ) from None
+    return data

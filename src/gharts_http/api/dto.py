@@ -21,8 +21,17 @@ from litestar.params import KwargDefinition
 from litestar.typing import FieldDefinition
 
 from gharts_http.api.converters import decode_json, is_patch_field, structure, without_unset
+from gharts_http.api.errors import UnsupportedMediaType
 
 T = TypeVar("T")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """Whether a ``Content-Type`` names JSON: ``application/json`` or a ``+json`` type."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 class CattrsBody(AbstractDTO[T], Generic[T]):
@@ -67,7 +76,12 @@ class CattrsBody(AbstractDTO[T], Generic[T]):
         return schema
 
     def decode_bytes(self, value: bytes) -> Any:
-        """Parse JSON and structure it with the edge converter."""
+        """Parse JSON and structure it with the edge converter; other media types get 415."""
+        content_type = self.asgi_connection.headers.get("content-type", "")
+        if value and not is_json_media_type(content_type):
+            raise UnsupportedMediaType(
+                f"The body must be application/json (got {content_type or 'no Content-Type'})."
+            )
         return structure(decode_json(value), self.model_type)
 
     def decode_builtins(self, value: dict[str, Any]) -> Any:

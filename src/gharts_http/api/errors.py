@@ -45,6 +45,13 @@ class TransportErrorCode(enum.StrEnum):
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UnsupportedMediaType(HTTPException):
+    """A request body that is not ``application/json`` where JSON is expected."""
+
+    status_code = 415
 
 
 #: Every ``error_code`` the API answers with: the core's codes, then the transport ones.
@@ -76,6 +83,7 @@ STATUS: Mapping[str, int] = {
     TransportErrorCode.NOT_FOUND: 404,
     TransportErrorCode.METHOD_NOT_ALLOWED: 405,
     TransportErrorCode.PAYLOAD_TOO_LARGE: 413,
+    TransportErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
 }
 
 
@@ -180,11 +188,23 @@ def _validation_field_errors(error: ValidationException) -> dict[str, str]:
     return errors or {"body": error.detail or "is invalid"}
 
 
+def _transport_error(
+    error: NotFoundException | RequestEntityTooLarge | UnsupportedMediaType,
+) -> Response[Any]:
+    if isinstance(error, NotFoundException):
+        return error_response(TransportErrorCode.NOT_FOUND, "No such endpoint.")
+    if isinstance(error, RequestEntityTooLarge):
+        return error_response(
+            TransportErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."
+        )
+    return error_response(TransportErrorCode.UNSUPPORTED_MEDIA_TYPE, str(error.detail))
+
+
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if isinstance(error, ValidationException):
         return _gharts_error(request, ValidationFailed(_validation_field_errors(error)))
-    if isinstance(error, NotFoundException):
-        return error_response(TransportErrorCode.NOT_FOUND, "No such endpoint.")
+    if isinstance(error, NotFoundException | RequestEntityTooLarge | UnsupportedMediaType):
+        return _transport_error(error)
     if isinstance(error, MethodNotAllowedException):
         # Litestar's router names the header in lower case.
         headers = {name.lower(): value for name, value in (error.headers or {}).items()}
@@ -193,10 +213,6 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
             TransportErrorCode.METHOD_NOT_ALLOWED,
             "This endpoint does not answer that method.",
             headers={"Allow": allow} if allow else None,
-        )
-    if isinstance(error, RequestEntityTooLarge):
-        return error_response(
-            TransportErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."
         )
     if error.status_code == 400:
         return _gharts_error(request, ValidationFailed({"body": str(error.detail)}))

@@ -24,6 +24,9 @@ DEFAULT_MAX_PRINCIPALS = 10_000
 #: Security events recorded per source address for forged webhook deliveries; beyond it the
 #: deliveries are still refused, but a flood cannot fill the security log.
 FORGED_WEBHOOK_EVENTS_PER_MINUTE = 30
+#: The same, whatever the source: claimed addresses are cheap to vary, the log is not.
+FORGED_WEBHOOK_EVENTS_PER_MINUTE_IN_ALL = 120
+_ALL_SOURCES: BucketKey = ("webhook-sources", "all")
 
 BucketKey = tuple[str, str]
 
@@ -106,10 +109,11 @@ class TokenBucketLimiter:
 
 @attrs.frozen(kw_only=True)
 class RateLimits:
-    """The app's limiters: provisioning per principal, forged-webhook events per address."""
+    """The app's limiters: provisioning per principal, forged-webhook events per source."""
 
     provisioning: TokenBucketLimiter
     forged_webhook_events: TokenBucketLimiter
+    forged_webhook_events_in_all: TokenBucketLimiter
 
     @classmethod
     def of(cls, settings: Settings, clock: Clock) -> RateLimits:
@@ -117,4 +121,13 @@ class RateLimits:
         return cls(
             provisioning=TokenBucketLimiter(settings.server.provision_rate_per_minute, clock),
             forged_webhook_events=TokenBucketLimiter(FORGED_WEBHOOK_EVENTS_PER_MINUTE, clock),
+            forged_webhook_events_in_all=TokenBucketLimiter(
+                FORGED_WEBHOOK_EVENTS_PER_MINUTE_IN_ALL, clock
+            ),
         )
+
+    def may_record_forged_webhook(self, source: str) -> bool:
+        """Take a token for one forged delivery's security event: from its source and the total."""
+        return self.forged_webhook_events.try_acquire_key(
+            ("webhook-source", source)
+        ) and self.forged_webhook_events_in_all.try_acquire_key(_ALL_SOURCES)

@@ -74,6 +74,7 @@ SERVER_IMPORTS = frozenset(
         "authlib",
         "cattrs",
         "cryptography",
+        "email_validator",
         "httpx",
         "jinja2",
         "joserfc",

@@ -63,6 +63,26 @@ def signals_end_quietly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def server_config(app: Litestar, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """Return uvicorn's configuration for ``app``.
+
+    ``X-Forwarded-For`` is believed from ``server.forwarded_allow_ips`` only: uvicorn's own
+    default would believe 127.0.0.1, letting a local sidecar or a misrouted request claim any
+    address. The app logs every request itself, so uvicorn's access log is off, and its other
+    lines go through the logging the command configured.
+    """
+    proxies = list(settings.server.forwarded_allow_ips)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
+
+
 async def serve(
     services: Services,
     app: Litestar,
@@ -79,10 +99,7 @@ async def serve(
     The worker shares this event loop and stops after the server; ``services`` stay the
     caller's to close.
     """
-    # The app logs every request itself; uvicorn's access log would repeat each one, and its
-    # other lines go through the logging the command configured.
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, services.settings, host=host, port=port))
     stop = asyncio.Event()
     worker: asyncio.Task[None] | None = None
     if with_worker:

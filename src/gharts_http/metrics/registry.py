@@ -17,14 +17,27 @@ for one) register theirs on the same ``registry``. ``GET /metrics`` renders it w
 ``gharts_team_live_runners``            runners counting towards each team's quota (database)
 ``gharts_team_max_runners``             each limited team's quota (database)
 ``gharts_database_up``                  whether the last scrape could read the database
+``gharts_build_info``                   always 1; ``version`` and ``python`` name the build
 ======================================  =========================================================
 
-An ``outcome`` is ``ok`` or the ``error_code`` of the failure.
+An ``outcome`` is ``ok`` or the ``error_code`` of the failure. Counters and histograms carry no
+``_created`` series: prometheus_client's are switched off for the process (they double the
+series count and Prometheus does not need them).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import platform
+from importlib.metadata import version
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from gharts_core.ports.storage import Store
@@ -34,6 +47,8 @@ from gharts_http.metrics.inventory import RunnerInventory
 from gharts_http.metrics.provisioning import ProvisioningMetrics
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it bare
 
 
 class HttpMetrics:
@@ -69,6 +84,8 @@ class Metrics:
         self.github = GitHubMetrics(self.registry)
         self.tokens = TokenMetrics(self.registry)
         self.inventory = RunnerInventory(self.registry)
+        self.build = Info("gharts_build", "The running gharts build.", registry=self.registry)
+        self.build.info({"version": version("gharts"), "python": platform.python_version()})
 
     async def refresh(self, store: Store) -> None:
         """Re-read the scrape-time gauges (runners by team and status, quotas) from ``store``."""

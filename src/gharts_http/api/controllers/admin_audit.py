@@ -16,8 +16,8 @@ from gharts_core.errors import ErrorCode
 from gharts_core.model import AuditEvent, AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
-from gharts_http.api.controllers._params import Limit, Offset, Since, Until
-from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.controllers._params import Limit, Offset, Since, Until, time_range
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.audit import (
     AuditListResponse,
@@ -90,6 +90,7 @@ class AdminAuditController(Controller):
     """``/api/v1/admin``: audit log, security events, statistics (admins only)."""
 
     path = "/api/v1/admin"
+    guards = [admin_only]
     tags = ["admin: audit"]
     security = SECURITY
 
@@ -110,7 +111,8 @@ class AdminAuditController(Controller):
         offset: Offset = 0,
     ) -> AuditListResponse:
         """One page of audit rows matching every filter given, newest first."""
-        query = AuditQuery(actor, action, team, target, outcome, since, until)
+        since_at, until_at = time_range(since, until)
+        query = AuditQuery(actor, action, team, target, outcome, since_at, until_at)
         page = await services.audit.list_audit(principal, query, Page(limit=limit, offset=offset))
         return AuditListResponse.of(page)
 
@@ -141,7 +143,8 @@ class AdminAuditController(Controller):
         until: Until = None,
     ) -> Stream:
         """Check the caller and the filters, then stream the whole filtered log."""
-        query = AuditQuery(actor, action, team, target, outcome, since, until)
+        since_at, until_at = time_range(since, until)
+        query = AuditQuery(actor, action, team, target, outcome, since_at, until_at)
         events = await services.audit.export_audit(principal, query)
         name = _file_name(services.clock.now(), format)
         return Stream(
@@ -169,7 +172,8 @@ class AdminAuditController(Controller):
         offset: Offset = 0,
     ) -> SecurityEventListResponse:
         """One page of security events matching every filter given, newest first."""
-        query = SecurityEventQuery(type, severity, team, since, until)
+        since_at, until_at = time_range(since, until)
+        query = SecurityEventQuery(type, severity, team, since_at, until_at)
         page = await services.audit.list_security_events(
             principal, query, Page(limit=limit, offset=offset)
         )

@@ -15,7 +15,7 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.admin_clients import ClientQuery
 from gharts_http.api.controllers._params import Limit, Offset
 from gharts_http.api.controllers.admin_users import ADMIN_ERRORS
-from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.dto import CattrsBody
 from gharts_http.api.errors import error_responses
 from gharts_http.api.schemas.admin import (
@@ -45,6 +45,7 @@ class AdminClientController(Controller):
     """``/api/v1/admin/clients``: machine identities bound to one team each (admins only)."""
 
     path = "/api/v1/admin/clients"
+    guards = [admin_only]
     tags = ["admin"]
     security = SECURITY
 

@@ -7,7 +7,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from gharts_core.errors import Conflict, ErrorCode
 from gharts_core.services.sync import TriggerOutcome
-from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.sync import (
     SyncCompletedResponse,
@@ -35,6 +35,7 @@ class AdminSyncController(Controller):
     """``/api/v1/admin/sync``: admins only."""
 
     path = "/api/v1/admin/sync"
+    guards = [admin_only]
     tags = ["admin: sync"]
     security = SECURITY
 

@@ -12,7 +12,7 @@ from gharts_core.ports.storage import Page
 from gharts_core.services.admin_teams import TeamQuery
 from gharts_http.api.controllers._params import Limit, Offset, UserId
 from gharts_http.api.controllers.admin_users import ADMIN_ERRORS
-from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.dto import CattrsBody
 from gharts_http.api.errors import error_responses
 from gharts_http.api.schemas.admin import (
@@ -35,6 +35,7 @@ class AdminTeamController(Controller):
     """``/api/v1/admin/teams``: teams, their policies, quotas and members (admins only)."""
 
     path = "/api/v1/admin/teams"
+    guards = [admin_only]
     tags = ["admin"]
     security = SECURITY
 

@@ -11,7 +11,7 @@ from gharts_core.errors import ErrorCode
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_users import UserQuery
 from gharts_http.api.controllers._params import Limit, Offset, UserId
-from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
+from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.dto import CattrsBody
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.admin import (
@@ -31,6 +31,7 @@ class AdminUserController(Controller):
     """``/api/v1/admin/users``: people who may call gharts (admins only)."""
 
     path = "/api/v1/admin/users"
+    guards = [admin_only]
     tags = ["admin"]
     security = SECURITY
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 import structlog
-from litestar import Litestar, MediaType, Response, get
+from litestar import HttpMethod, Litestar, MediaType, Response, get, route
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -38,6 +38,7 @@ GITHUB_FAILURE_TTL = timedelta(seconds=15)
 # installation token works, and fails when it does not.
 PROBE_RUNNER_ID = 0
 _TAGS = ["operations"]
+NO_ISSUERS_HINT = "no [[auth.issuers]] configured, so every token is refused"
 
 
 @attrs.frozen(kw_only=True)
@@ -123,9 +124,12 @@ async def readiness_checks(services: Services, probe: GitHubProbe) -> dict[str, 
     database, github = await asyncio.gather(_database_answers(services), probe.usable())
     issuers: Mapping[str, bool] = services.identity.readiness()
     not_ready = sorted(issuer for issuer, ready in issuers.items() if not ready)
-    if not_ready:
+    if not issuers:
+        # Every token would be refused: the service cannot serve anyone.
+        _log.warning("readiness.no_trusted_issuers", hint=NO_ISSUERS_HINT)
+    elif not_ready:
         _log.warning("readiness.issuer_keys_missing", issuers=not_ready)
-    return {"database": database, "identity": not not_ready, "github": github}
+    return {"database": database, "identity": bool(issuers) and not not_ready, "github": github}
 
 
 async def warm_identity(app: Litestar) -> None:
@@ -141,14 +145,21 @@ async def warm_identity(app: Litestar) -> None:
         _log.warning("startup.issuer_keys_slow", timeout_seconds=STARTUP_WARM_SECONDS)
 
 
-@get("/healthz", tags=_TAGS, summary="Liveness: the process answers")
+# HEAD too: load balancers and uptime checkers often probe with it.
+@route(
+    "/healthz",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    tags=_TAGS,
+    summary="Liveness: the process answers",
+)
 async def healthz() -> StatusBody:
-    """Answer ``{"status": "ok"}`` while the process is alive."""
+    """Answer ``{"status": "ok"}`` while the process is alive (``HEAD``: the status alone)."""
     return StatusBody(status="ok")
 
 
-@get(
+@route(
     "/readyz",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
     tags=_TAGS,
     summary="Readiness: database, issuer keys and GitHub credentials",
     responses={
@@ -162,6 +173,8 @@ async def readyz(services: ServicesDep, state: State) -> Response[Any]:
     if all(checks.values()):
         return Response(ReadinessBody(status="ready", checks=checks))
     failed = ", ".join(name for name, passed in checks.items() if not passed)
+    if not services.identity.readiness():
+        failed = failed.replace("identity", f"identity ({NO_ISSUERS_HINT})")
     return error_response(
         ErrorCode.SERVICE_UNAVAILABLE,
         f"Not ready: {failed}.",

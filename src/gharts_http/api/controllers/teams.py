@@ -11,7 +11,7 @@ from gharts_core.errors import ErrorCode
 from gharts_core.model import AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
-from gharts_http.api.controllers._params import Limit, Offset, Since, Until
+from gharts_http.api.controllers._params import Limit, Offset, Since, Until, time_range
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep
 from gharts_http.api.errors import AUTHENTICATED_ERRORS, error_responses
 from gharts_http.api.schemas.audit import AuditListResponse, SecurityEventListResponse
@@ -79,7 +79,8 @@ class TeamViewController(Controller):
         offset: Offset = 0,
     ) -> AuditListResponse:
         """One page of the team's audit rows matching every filter given, newest first."""
-        query = TeamAuditQuery(actor, action, target, outcome, since, until)
+        since_at, until_at = time_range(since, until)
+        query = TeamAuditQuery(actor, action, target, outcome, since_at, until_at)
         page = await services.team_views.team_audit(
             principal, team, query, Page(limit=limit, offset=offset)
         )
@@ -104,7 +105,8 @@ class TeamViewController(Controller):
         offset: Offset = 0,
     ) -> SecurityEventListResponse:
         """One page of the team's security events matching every filter given, newest first."""
-        query = TeamSecurityEventQuery(type, severity, since, until)
+        since_at, until_at = time_range(since, until)
+        query = TeamSecurityEventQuery(type, severity, since_at, until_at)
         page = await services.team_views.team_security_events(
             principal, team, query, Page(limit=limit, offset=offset)
         )

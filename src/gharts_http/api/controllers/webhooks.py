@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from litestar.params import HeaderParameter
 
 from gharts_core.errors import ErrorCode, InvalidToken, ValidationFailed
 from gharts_core.services.webhook import WebhookOutcome, WorkflowJobAction, WorkflowJobEvent
+from gharts_http.api.converters import decode_json
 from gharts_http.api.dependencies import RateLimitsDep, ServicesDep
 from gharts_http.api.errors import NO_BEARER_CHALLENGE, TransportErrorCode, error_responses
 from gharts_http.api.schemas.common import StatusBody
@@ -61,10 +61,7 @@ def _payload(request: Request[Any, Any, Any], body: bytes) -> Mapping[str, Any]:
         if "payload" not in fields:
             raise ValidationFailed({"payload": "is required in a form-encoded delivery"})
         raw = fields["payload"][0]
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationFailed({"body": f"is not valid JSON: {error}"}) from error
+    data = decode_json(raw)
     if not isinstance(data, dict):
         raise ValidationFailed({"body": "must be a JSON object"})
     return data
@@ -213,7 +210,7 @@ class WebhookController(Controller):
         problem = _signature_problem(secret, body, signature)
         if problem is not None:
             source = request.client.host if request.client else ""
-            if rate_limits.forged_webhook_events.try_acquire_key(("webhook-source", source)):
+            if rate_limits.may_record_forged_webhook(source):
                 await services.webhooks.record_forged_delivery(
                     {
                         "delivery_id": delivery or "",

@@ -1,0 +1,129 @@
+"""The database failing under the API: SQLite held by another process, PostgreSQL refusing and
+dropping connections. Every request answers 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``
+within a bounded wait, none a 500, and the service recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gharts_adapters.storage import upgrade
+from tests.integration.api_support import Api, running_api
+from tests.postgres import postgres_url, require_postgres, temporary_database
+
+pytestmark = pytest.mark.asyncio
+
+BUSY_TIMEOUT = 0.5
+CONCURRENT = 5
+
+
+@contextmanager
+def write_lock_held(sqlite_url: str) -> Iterator[None]:
+    """Hold the database's write lock from another connection, as another process would."""
+    other = sqlite3.connect(make_url(sqlite_url).database or "", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def outcome(response: httpx.Response) -> tuple[int, str | None, str | None]:
+    """Status, error code and ``Retry-After`` of an answer."""
+    return (
+        response.status_code,
+        response.json().get("error_code"),
+        response.headers.get("Retry-After"),
+    )
+
+
+async def create_teams(api: Api, names: list[str]) -> list[httpx.Response]:
+    """Create the teams at once, as concurrent clients would."""
+    return list(
+        await asyncio.gather(
+            *(
+                api.call("POST", "/api/v1/admin/teams", api.as_admin(), json={"name": name})
+                for name in names
+            )
+        )
+    )
+
+
+async def test_requests_wait_a_bounded_time_for_a_sqlite_lock_held_elsewhere(
+    sqlite_url: str,
+) -> None:
+    """Each queued request gets 503 within about the bound, not one after another; then 201."""
+    database = {"sqlite_busy_timeout_seconds": BUSY_TIMEOUT}
+    async with running_api(sqlite_url, database=database) as api:
+        await api.call("GET", "/api/v1/auth/me", api.as_admin(), expect=200)
+        with write_lock_held(sqlite_url):
+            started = time.monotonic()
+            held = await create_teams(api, [f"busy-{i}" for i in range(CONCURRENT)])
+            waited = time.monotonic() - started
+        after = await create_teams(api, ["free"])
+
+    assert [(503, "SERVICE_UNAVAILABLE", "5")] * CONCURRENT == [outcome(r) for r in held]
+    # Serially each would wait its own timeout; bounded, all are answered within a few of them.
+    assert waited < CONCURRENT * BUSY_TIMEOUT * 2, waited
+    assert [201] == [response.status_code for response in after]
+
+
+async def _maintenance(statements: list[str]) -> None:
+    engine = create_async_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[str]:
+    """A PostgreSQL database of this test alone (it is closed to connections for a while)."""
+    require_postgres()
+    with temporary_database(prefix="gharts_refusing") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.mark.postgres
+async def test_postgresql_refusing_and_dropping_connections_under_load(own_postgres: str) -> None:
+    """``ALLOW_CONNECTIONS false`` and every session cut: 503 for all, no 500; then it heals."""
+    name = make_url(own_postgres).database
+    load = 50
+    async with running_api(own_postgres) as api:
+        await api.seed_team("alpha")
+        terminate = (
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # noqa: S608 - a name we made
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+        await _maintenance(
+            [
+                f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false',
+                terminate,
+            ]
+        )
+        try:
+            during = await asyncio.gather(
+                *(api.call("GET", "/api/v1/admin/teams/alpha", api.as_admin()) for _ in range(load))
+            )
+        finally:
+            await _maintenance([f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'])
+        started = time.monotonic()
+        healed = await api.call("GET", "/api/v1/admin/teams/alpha", api.as_admin())
+        recovery = time.monotonic() - started
+
+    assert Counter({(503, "SERVICE_UNAVAILABLE", "5"): load}) == Counter(map(outcome, during))
+    assert (200, True) == (healed.status_code, recovery < 10), recovery
