@@ -140,8 +140,8 @@ func (c *Client) GetRunner(ctx context.Context, runnerID string) (*RunnerStatus,
 	return &runner, nil
 }
 
-// ListRunners lists all runners provisioned by the authenticated user (every page; deleted
-// runners included, as gharts records them).
+// ListRunners lists all runners provisioned by the authenticated user: every page of
+// GET /api/v1/runners without filters (ListRunnersMatching filters by status, team or label).
 func (c *Client) ListRunners(ctx context.Context) ([]*RunnerStatus, error) {
 	return c.ListRunnersMatching(ctx, RunnerFilter{})
 }
