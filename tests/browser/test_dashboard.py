@@ -160,3 +160,25 @@ def test_the_api_docs_render_from_packaged_assets_only(page: Page, dev_server: D
     expect(page.get_by_text("GitHub Actions runner token service").first).to_be_visible()
     expect(page.get_by_text("/api/v1/runners/jit").first).to_be_attached()
     screenshot(page, "api-docs")
+
+
+def test_the_pages_work_without_javascript(browser: Browser, dev_server: DevServer) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, dev_server.base_url, ADMIN, path="/provision")
+        page.get_by_label("Labels").fill("gpu-a100")
+        page.get_by_label("Name or prefix").fill("nojs")
+        page.get_by_role("button", name="Provision").click()
+        expect(page.get_by_test_id("run-command")).to_have_value(re.compile(r"^\./run\.sh "))
+        page.get_by_role("link", name="Open the runner").click()
+        expect(page.get_by_role("heading", name=re.compile("^Runner nojs-"))).to_be_visible()
+        page.get_by_role("link", name="Delete…").click()
+        page.get_by_role("button", name=re.compile("^Delete nojs-")).click()
+        expect(page.get_by_test_id("status")).to_have_text("deleted")
+        page.goto(dev_server.base_url + "/?team=demo&status=deleted")
+        expect(page.get_by_role("link", name=re.compile("^nojs-"))).to_be_visible()
+        page.goto(dev_server.base_url + "/teams/demo")
+        expect(page.get_by_role("cell", name=ADMIN)).to_be_visible()
+    finally:
+        context.close()
