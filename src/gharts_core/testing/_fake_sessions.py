@@ -33,11 +33,13 @@ class FakeDashboardSessionRepository(FakeRepository):
 
     async def delete_for_user(self, user_id: uuid.UUID) -> int:
         """End every session of a user; return how many."""
-        return self._drop([k for k, s in self._s.dashboard_sessions.items() if s.user_id == user_id])
+        sessions = self._s.dashboard_sessions.items()
+        return self._drop([key for key, session in sessions if session.user_id == user_id])
 
     async def purge_expired(self, now: datetime) -> int:
         """Forget sessions whose ``expires_at`` is at or before ``now``; return how many."""
-        return self._drop([k for k, s in self._s.dashboard_sessions.items() if s.expires_at <= now])
+        sessions = self._s.dashboard_sessions.items()
+        return self._drop([key for key, session in sessions if session.expires_at <= now])
 
     def _drop(self, keys: list[str]) -> int:
         for key in keys:

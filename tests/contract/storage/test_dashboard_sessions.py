@@ -106,9 +106,13 @@ async def test_a_rolled_back_login_leaves_no_session(
     store: Store, people: tuple[User, User]
 ) -> None:
     alice, _ = people
-    with pytest.raises(RuntimeError):
+
+    async def failing_login() -> None:
         async with store.unit_of_work() as uow:
             await uow.dashboard_sessions.add(_session("gone", alice))
             raise RuntimeError("the login failed after the insert")
+
+    with pytest.raises(RuntimeError):
+        await failing_login()
     async with store.unit_of_work() as uow:
         assert await uow.dashboard_sessions.get("gone") is None
