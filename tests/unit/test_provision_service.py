@@ -11,6 +11,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from gharts_core.drift import DriftSettings
 from gharts_core.errors import (
     Conflict,
     GhartsError,
@@ -38,12 +39,14 @@ from gharts_core.model import (
     Team,
     TransitionSource,
 )
+from gharts_core.ports.github import JitConfig, JitRequest
 from gharts_core.services.provision import (
     ProvisioningService,
     ProvisioningSettings,
     ProvisionJitRunner,
     ProvisionRegistrationToken,
 )
+from gharts_core.services.sync import SyncService
 from gharts_core.testing.clock import FakeClock
 from gharts_core.testing.fake_store import FakeStore
 from tests.unit.builders import (
@@ -676,9 +679,12 @@ async def test_deleted_runners_do_not_count_towards_the_quota() -> None:
 # ---------------------------------------------------------------- GitHub failures
 
 
+ANSWERED = GitHubUnavailable(status=422)  # GitHub answered and refused: nothing was created
+
+
 async def test_a_failed_github_call_releases_the_reservation() -> None:
     world = await World(make_team("backend", max_runners=1)).seed()
-    world.github.fail_next(GitHubUnavailable(status=502), method="create_jit_config")
+    world.github.fail_next(ANSWERED, method="create_jit_config")
 
     with pytest.raises(GitHubUnavailable):
         await world.service.provision_jit(world.principal, jit())
@@ -694,7 +700,7 @@ async def test_a_failed_github_call_releases_the_reservation() -> None:
 
 async def test_a_failed_github_call_frees_the_quota_slot_and_the_name() -> None:
     world = await World(make_team("backend", max_runners=1)).seed()
-    world.github.fail_next(GitHubUnavailable(status=502), method="create_jit_config")
+    world.github.fail_next(ANSWERED, method="create_jit_config")
     with pytest.raises(GitHubUnavailable):
         await world.service.provision_jit(world.principal, jit())
 
@@ -717,7 +723,7 @@ async def test_a_failed_github_call_is_audited_as_a_failure(world: World) -> Non
 
 
 async def test_a_failed_github_call_records_the_release_transition(world: World) -> None:
-    world.github.fail_next(GitHubUnavailable(), method="create_jit_config")
+    world.github.fail_next(ANSWERED, method="create_jit_config")
 
     with pytest.raises(GitHubUnavailable):
         await world.service.provision_jit(world.principal, jit())
@@ -742,7 +748,9 @@ async def test_a_name_github_already_has_is_a_conflict_that_releases_the_name(
     assert "CONFLICT" in (released.deleted_reason or "")
 
 
-async def test_an_unexpected_error_also_releases_the_reservation(world: World) -> None:
+async def test_an_unexpected_error_leaves_the_reservation_for_the_sync_worker(
+    world: World,
+) -> None:
     async def explode() -> None:
         raise RuntimeError("boom")
 
@@ -751,12 +759,15 @@ async def test_an_unexpected_error_also_releases_the_reservation(world: World) -
     with pytest.raises(RuntimeError):
         await world.service.provision_jit(world.principal, jit())
 
-    released = await runner_named(world.store, "runner-1")
-    expected = (RunnerStatus.DELETED, "provisioning failed: unexpected RuntimeError")
-    assert expected == (released.status, released.deleted_reason)
+    left = await runner_named(world.store, "runner-1")
+    (row,) = await audit_rows(world.store, PROVISION)
+    expected = (RunnerStatus.PROVISIONING, "provisioning failed: unexpected RuntimeError", "sync")
+    assert expected == (left.status, row.details["error"], row.details["resolved_by"])
 
 
-async def test_a_cancelled_request_releases_the_reservation(world: World) -> None:
+async def test_a_cancelled_request_leaves_the_reservation_for_the_sync_worker(
+    world: World,
+) -> None:
     async def cancel() -> None:
         raise asyncio.CancelledError
 
@@ -765,9 +776,10 @@ async def test_a_cancelled_request_releases_the_reservation(world: World) -> Non
     with pytest.raises(asyncio.CancelledError):
         await world.service.provision_jit(world.principal, jit())
 
-    released = await runner_named(world.store, "runner-1")
-    expected = (RunnerStatus.DELETED, "provisioning failed: request cancelled")
-    assert expected == (released.status, released.deleted_reason)
+    left = await runner_named(world.store, "runner-1")
+    (row,) = await audit_rows(world.store, PROVISION)
+    expected = (RunnerStatus.PROVISIONING, "provisioning failed: request cancelled")
+    assert expected == (left.status, row.details["error"])
 
 
 async def test_the_github_error_wins_when_the_release_cannot_be_written(world: World) -> None:
@@ -962,3 +974,56 @@ async def test_a_registration_token_for_a_reservation_deleted_meanwhile_is_withh
 
     expected = 0
     assert expected == world.github.calls["delete_runner"]
+
+
+# ---------------------------------------------------------------- a late GitHub answer
+
+
+class LateGitHub(HookedPlatform):
+    """GitHub creating the JIT runner, but answering after the client gave up."""
+
+    def __init__(self, clock: FakeClock, error: GitHubUnavailable) -> None:
+        super().__init__(clock=clock)
+        self.error: GitHubUnavailable | None = error
+
+    async def create_jit_config(self, request: JitRequest) -> JitConfig:
+        config = await super().create_jit_config(request)
+        if self.error is not None:
+            raise self.error
+        return config
+
+
+@pytest.mark.parametrize(
+    "error",
+    [GitHubUnavailable("GitHub did not answer in time."), GitHubUnavailable(status=502)],
+    ids=["timeout", "5xx"],
+)
+async def test_a_late_github_answer_is_resolved_by_name_not_forgotten(
+    error: GitHubUnavailable,
+) -> None:
+    # Issue 12, finding 3: the reservation was marked deleted, GitHub kept the runner, sync
+    # ignored it as unmanaged, and its name was refused with 409 ever after.
+    world = World()
+    world.github = LateGitHub(world.clock, error)
+    world.service = ProvisioningService(world.store, world.github, world.clock)
+    await world.seed()
+    sync = SyncService(world.store, world.github, world.clock)
+    with pytest.raises(GitHubUnavailable):
+        await world.service.provision_jit(world.principal, jit())
+    left = await runner_named(world.store, "runner-1")
+
+    world.clock.advance(DriftSettings().provisioning_grace)
+    report = await sync.run_cycle()
+    resolved = await runner_named(world.store, "runner-1")
+    on_github = world.github.runners
+    world.github.error = None  # GitHub answers in time again: the name is free
+    again = await world.service.provision_jit(world.principal, jit())
+
+    assert RunnerStatus.PROVISIONING == left.status
+    assert {"remove_stuck_runner": 1} == report.actions
+    assert (RunnerStatus.DELETED, "stuck_provisioning") == (
+        resolved.status,
+        resolved.deleted_reason,
+    )
+    assert () == on_github
+    assert ("runner-1", RunnerStatus.PENDING) == (again.runner.name, again.runner.status)

@@ -2,8 +2,14 @@
 
 The order makes a crash harmless: the reservation (status ``provisioning``, quota checked, name
 unique) is committed before GitHub is called, so every runner GitHub creates has a row. GitHub is
-called outside any unit of work; a failure of that call marks the reservation deleted, which
-releases its quota slot and its name. Neither the JIT configuration nor the registration token is
+called outside any unit of work. A failure whose outcome is known (GitHub answered 4xx, a rate
+limit, a name GitHub already has) marks the reservation deleted, which releases its quota slot
+and its name. A JIT call whose outcome is unknown (no answer in time, a dropped connection, a 5xx,
+a cancelled request, an unexpected error) may still have created the runner: its reservation
+stays ``provisioning``, and the sync worker resolves it against GitHub by name once it is older
+than ``provisioning_grace`` (removing or adopting the runner GitHub has), so no runner is left on
+GitHub unaccounted for and no name is refused forever. Every write that moves a runner checks
+the status it read (a compare-and-set). Neither the JIT configuration nor the registration token is
 ever written to the audit log or to logs.
 """
 
@@ -18,7 +24,7 @@ import attrs
 import structlog
 
 from gharts_core import authz
-from gharts_core.errors import Conflict, GhartsError
+from gharts_core.errors import Conflict, GhartsError, GitHubUnavailable
 from gharts_core.model import (
     AuditAction,
     AuditEvent,
@@ -101,7 +107,11 @@ class ProvisioningService:
             work_folder=command.work_folder,
         )
         config = await self._call_github(
-            principal, record, team, lambda: self._github.create_jit_config(request)
+            principal,
+            record,
+            team,
+            lambda: self._github.create_jit_config(request),
+            creates_runner=True,
         )
         runner = await self._bind(principal, record, team, config.runner.id)
         return JitProvisioned(
@@ -185,13 +195,31 @@ class ProvisioningService:
         record: RunnerRecord,
         team: Team,
         call: Callable[[], Awaitable[T]],
+        *,
+        creates_runner: bool = False,
     ) -> T:
         try:
             return await call()
         except (Exception, asyncio.CancelledError) as error:
             _about(error, team)
-            await self._release(principal, record, team, error)
+            if creates_runner and outcome_unknown(error):
+                await self._leave_for_sync(principal, record, team, error)
+            else:
+                await self._release(principal, record, team, error)
             raise
+
+    async def _leave_for_sync(
+        self, principal: Principal, record: RunnerRecord, team: Team, error: BaseException
+    ) -> None:
+        """Audit a call that may have created the runner; its row stays for the sync worker."""
+        details = {"error": _failure_reason(error), "resolved_by": "sync"}
+        try:
+            async with self._store.unit_of_work() as uow:
+                await uow.audit.append(
+                    self._audit(principal, record, team, AuditOutcome.FAILURE, details)
+                )
+        except Exception:
+            _log.exception("provision.audit_failed", runner_id=str(record.id))
 
     async def _release(
         self, principal: Principal, record: RunnerRecord, team: Team, error: BaseException
@@ -200,11 +228,11 @@ class ProvisioningService:
         now = self._clock.now()
         try:
             async with self._store.unit_of_work() as uow:
-                current = await uow.runners.get(record.id)
-                if current is not None and current.status is RunnerStatus.PROVISIONING:
-                    await uow.runners.save(
-                        *move(current, RunnerStatus.DELETED, at=now, source=_API, reason=reason)
-                    )
+                released, transition = move(
+                    record, RunnerStatus.DELETED, at=now, source=_API, reason=reason
+                )
+                # Only the reservation as it was: a row someone moved meanwhile is theirs.
+                await uow.runners.advance(record, released, transition)
                 await uow.audit.append(
                     self._audit(principal, record, team, AuditOutcome.FAILURE, {"error": reason})
                 )
@@ -248,11 +276,11 @@ class ProvisioningService:
                 transition = None
                 if current.status is RunnerStatus.PROVISIONING:
                     runner, transition = move(runner, RunnerStatus.PENDING, at=now, source=_API)
-                await uow.runners.save(runner, transition)
-                await uow.audit.append(
-                    self._audit(principal, runner, team, AuditOutcome.SUCCESS, {})
-                )
-                return runner
+                if await uow.runners.advance(current, runner, transition):
+                    await uow.audit.append(
+                        self._audit(principal, runner, team, AuditOutcome.SUCCESS, {})
+                    )
+                    return runner
         return await self._removed_meanwhile(principal, record, team, github_runner_id)
 
     async def _removed_meanwhile(
@@ -313,6 +341,18 @@ def _about(error: BaseException, team: Team | None) -> None:
 
 def _str_or_none(value: object | None) -> str | None:
     return None if value is None else str(value)
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether GitHub may have acted on a call that failed with ``error``.
+
+    Known outcomes: GitHub answered with a 4xx or a rate limit, or gharts refused the call itself
+    (a name GitHub already has). Anything else (no answer, a 5xx, a cancelled request, an
+    unexpected error) leaves it open whether GitHub created the runner.
+    """
+    if isinstance(error, GitHubUnavailable):
+        return error.status is None or error.status >= 500
+    return not isinstance(error, GhartsError)
 
 
 def _failure_reason(error: BaseException) -> str:

@@ -46,6 +46,7 @@ from gharts_core.drift import (
 from gharts_core.errors import Conflict, GhartsError, GitHubError, GitHubRateLimited
 from gharts_core.model import (
     Principal,
+    RunnerRecord,
     RunnerTransition,
     SyncReport,
     SyncState,
@@ -247,15 +248,19 @@ class SyncService:
     async def _write(self, actions: Sequence[DriftAction], removal: GitHubRemoval | None) -> bool:
         """Apply one runner's actions in one unit of work; return ``False`` when skipped."""
         loaded = actions[0].runner
-        async with self._store.unit_of_work() as uow:
-            current = await uow.runners.get(loaded.id)
-            if current != loaded:
-                if current is None or removal is None or not current.status.is_live:
-                    _log.info("sync_skipped_changed_runner", runner=loaded.name)
-                    return False
-                # Changed meanwhile but gone from GitHub now: retire the record as it is.
-                actions = [attrs.evolve(removal, runner=current)]
-            await self._save(uow, actions, await self._team(uow, loaded.team_id))
+        try:
+            async with self._store.unit_of_work() as uow:
+                current = await uow.runners.get(loaded.id)
+                if current != loaded:
+                    if current is None or removal is None or not current.status.is_live:
+                        _log.info("sync_skipped_changed_runner", runner=loaded.name)
+                        return False
+                    # Changed meanwhile but gone from GitHub now: retire the record as it is.
+                    actions = [attrs.evolve(removal, runner=current)]
+                await self._save(uow, actions, await self._team(uow, loaded.team_id))
+        except _MovedMeanwhile:
+            _log.info("sync_skipped_changed_runner", runner=loaded.name)
+            return False
         self._reported.update(_drift_key(a) for a in actions if isinstance(a, _DRIFT))
         return True
 
@@ -276,7 +281,7 @@ class SyncService:
                     at=now,
                     reason=transition_reason(action),
                 )
-                await uow.runners.save(after, transition)
+                await _advance(uow, saved, after, transition)
                 saved = after
             if not self._is_quiet(action):
                 await uow.audit.append(audit_row(self._clock, action, record, after, team=team))
@@ -284,7 +289,7 @@ class SyncService:
                     await uow.security_events.append(drift_event(self._clock, action, team))
             record = after
         if record != saved:
-            await uow.runners.save(record)
+            await _advance(uow, saved, record)
 
     async def _record_failed_removal(self, removal: GitHubRemoval, error: str) -> None:
         """Audit the failed attempt; report a drift the first time its removal fails."""
@@ -362,6 +367,21 @@ class SyncService:
             duration_seconds=report.duration_seconds,
         )
         return report
+
+
+class _MovedMeanwhile(Exception):
+    """Another writer moved the runner between this cycle's read and its write."""
+
+
+async def _advance(
+    uow: UnitOfWork,
+    before: RunnerRecord,
+    after: RunnerRecord,
+    transition: RunnerTransition | None = None,
+) -> None:
+    """Write ``after`` only if the runner is still as read; roll the unit of work back if not."""
+    if not await uow.runners.advance(before, after, transition):
+        raise _MovedMeanwhile
 
 
 def _drift_key(action: RemoveDriftedRunner | ReportBusyDrift) -> _DriftKey:

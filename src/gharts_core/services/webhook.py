@@ -197,15 +197,9 @@ class WebhookService:
     async def _started(
         self, uow: UnitOfWork, event: WorkflowJobEvent, runner: RunnerRecord, team: Team
     ) -> _Violation | None:
-        now = self._clock.now()
-        busy = runner
-        if event.runner_id is not None and runner.github_runner_id is None:
-            busy = attrs.evolve(busy, github_runner_id=event.runner_id, updated_at=now)
-        transition = None
-        if runner.status is not RunnerStatus.BUSY:
-            busy, transition = move(busy, RunnerStatus.BUSY, at=now, source=_SOURCE)
-        if busy != runner:
-            await uow.runners.save(busy, transition)
+        busy = await self._mark_busy(uow, event, runner)
+        if busy is None:
+            return None  # retired meanwhile: nothing runs on it any more
         await uow.audit.append(self._audit(event, busy, team, AuditOutcome.SUCCESS, {}))
         decision = evaluate_labels(team.policy, (*busy.labels, *event.labels))
         if decision.allowed:
@@ -229,17 +223,41 @@ class WebhookService:
         )
         return _Violation(busy, team, decision)
 
+    async def _mark_busy(
+        self, uow: UnitOfWork, event: WorkflowJobEvent, runner: RunnerRecord
+    ) -> RunnerRecord | None:
+        """Move the runner to ``busy`` by compare-and-set; ``None`` if it was retired meanwhile."""
+        read: RunnerRecord | None = runner
+        while read is not None and read.status.is_live:
+            now = self._clock.now()
+            busy = read
+            if event.runner_id is not None and read.github_runner_id is None:
+                busy = attrs.evolve(busy, github_runner_id=event.runner_id, updated_at=now)
+            transition = None
+            if read.status is not RunnerStatus.BUSY:
+                busy, transition = move(busy, RunnerStatus.BUSY, at=now, source=_SOURCE)
+            if busy == read or await uow.runners.advance(read, busy, transition):
+                return busy
+            read = await uow.runners.get(runner.id)
+        return None
+
     async def _completed(
         self, uow: UnitOfWork, event: WorkflowJobEvent, runner: RunnerRecord, team: Team
     ) -> None:
-        retired, transition = move(
-            runner,
-            RunnerStatus.DELETED,
-            at=self._clock.now(),
-            source=_SOURCE,
-            reason=JOB_COMPLETED,
-        )
-        await uow.runners.save(retired, transition)
+        read: RunnerRecord | None = runner
+        while True:
+            if read is None or read.status is RunnerStatus.DELETED:
+                return  # retired meanwhile by someone else: deleted is terminal
+            retired, transition = move(
+                read,
+                RunnerStatus.DELETED,
+                at=self._clock.now(),
+                source=_SOURCE,
+                reason=JOB_COMPLETED,
+            )
+            if await uow.runners.advance(read, retired, transition):
+                break
+            read = await uow.runners.get(runner.id)
         await uow.audit.append(self._audit(event, retired, team, AuditOutcome.SUCCESS, {}))
 
     async def _enforce(self, event: WorkflowJobEvent, violation: _Violation) -> None:
@@ -268,14 +286,15 @@ class WebhookService:
             current = await uow.runners.get(runner.id) or runner
             removed = current
             if current.status is not RunnerStatus.DELETED:
-                removed, transition = move(
+                moved, transition = move(
                     current,
                     RunnerStatus.DELETED,
                     at=self._clock.now(),
                     source=_SOURCE,
                     reason=LABEL_POLICY_VIOLATION,
                 )
-                await uow.runners.save(removed, transition)
+                if await uow.runners.advance(current, moved, transition):
+                    removed = moved
             details = {"enforced": True, "run_cancelled": True, "runner_removed": True}
             await uow.audit.append(self._audit(event, removed, team, AuditOutcome.SUCCESS, details))
 
