@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from gharts_adapters.github.simulator import Faults
 from gharts_core.testing.clock import FakeClock
 from gharts_http.api.rate_limit import FORGED_WEBHOOK_EVENTS_PER_MINUTE
 from tests.integration.api_support import Api, running_api
@@ -427,3 +428,37 @@ async def test_a_flood_of_forged_deliveries_cannot_fill_the_security_log(
 
     assert [401] * flood == statuses
     assert (FORGED_WEBHOOK_EVENTS_PER_MINUTE, recorded + 1) == (recorded, later)
+
+
+@pytest.fixture
+async def enforcing_on_each_database(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The app in ``enforce`` mode with a webhook secret, on SQLite then on PostgreSQL."""
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(SECRET + "\n", encoding="utf-8")
+    async with running_api(
+        fresh_database_url,
+        github={"webhook_secret_path": str(secret_file)},
+        sync={"webhook_enforcement": "enforce"},
+    ) as api:
+        yield api
+
+
+async def test_a_redelivery_after_a_failed_enforcement_enforces_again(
+    enforcing_on_each_database: Api,
+) -> None:
+    """Issue 12, finding 6: GitHub failing mid-enforcement answers 502; the redelivery acts."""
+    api = enforcing_on_each_database
+    runner = await provisioned(api)
+    payload = job("in_progress", runner, ["gpu-a100", "crypto-miner"])
+    delivery = str(uuid.uuid4())
+    api.simulator.set_faults(Faults(status=503))
+
+    failed = await deliver(api, payload, delivery=delivery, expect=None)
+    api.simulator.clear_faults()
+    again = await deliver(api, payload, delivery=delivery)
+    third = await deliver(api, payload, delivery=delivery)
+
+    assert (502, "GITHUB_UNAVAILABLE") == (failed.status_code, failed.json()["error_code"])
+    assert ["processed", "duplicate"] == [again.json()["status"], third.json()["status"]]
+    assert ("deleted", "label_policy_violation") == await runner_status(api, runner)
+    assert [] == [r for r in api.simulator.runners() if r["id"] == runner["github_runner_id"]]
