@@ -157,8 +157,10 @@ def _seed(base: str, issuer: DevIssuer) -> list[str]:
     return tokens
 
 
-def _lua(directory: Path, tokens: list[str], method: str, paths: list[str], body: object) -> Path:
-    script = directory / f"{method.lower()}-{len(paths)}.lua"
+def _lua(  # noqa: PLR0917 (a private helper called four times, positionally)
+    directory: Path, name: str, tokens: list[str], method: str, paths: list[str], body: object
+) -> Path:
+    script = directory / f"{name}.lua"
     script.write_text(
         _LUA
         % {
@@ -231,9 +233,9 @@ def _measure(database_url: str) -> dict[str, Any]:
             _process(serve_args, env, base + "/healthz") as server,
         ):
             tokens = _seed(base, issuer)
-            jit = _lua(directory, tokens, "POST", ["/api/v1/runners/jit"], JIT_BODY)
-            listing = _lua(directory, tokens, "GET", ["/api/v1/runners?limit=50"], None)
-            health = _lua(directory, tokens, "GET", ["/healthz"], None)
+            jit = _lua(directory, "jit", tokens, "POST", ["/api/v1/runners/jit"], JIT_BODY)
+            listing = _lua(directory, "list", tokens, "GET", ["/api/v1/runners?limit=50"], None)
+            health = _lua(directory, "healthz", tokens, "GET", ["/healthz"], None)
             results: dict[str, Any] = {}
             for connections, threads in LEVELS:
                 level: dict[str, Any] = {
@@ -243,7 +245,7 @@ def _measure(database_url: str) -> dict[str, Any]:
                 }
                 ids = _live_runner_ids(base, tokens[0], 50_000)
                 paths = [f"/api/v1/runners/{runner_id}" for runner_id in ids]
-                delete = _lua(directory, tokens, "DELETE", paths, None)
+                delete = _lua(directory, f"delete-{connections}", tokens, "DELETE", paths, None)
                 level["delete"] = _wrk(base, delete, connections, threads, SECONDS)
                 level["delete"]["runners_available"] = len(ids)
                 level["jit_to_healthz"] = round(
