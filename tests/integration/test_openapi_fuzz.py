@@ -214,7 +214,7 @@ def test_every_route_is_in_the_document(served: Served, document: dict[str, Any]
         (method.upper(), path)
         for path, item in document["paths"].items()
         for method in item
-        if method in {"get", "post", "put", "patch", "delete"}
+        if method in {"get", "head", "post", "put", "patch", "delete"}
     }
     assert documented_routes(served.app) == in_document
 

@@ -114,8 +114,6 @@ def _issuer_problem(issuer: str, trusted: Collection[str] | None) -> str | None:
 
 def _check_client(command: CreateClient, trusted: Collection[str] | None) -> tuple[str, str, str]:
     errors: dict[str, str] = {}
-    if command.issuer != command.issuer.strip():
-        errors["issuer"] = "issuer must not start or end with white space."
     issuer = check_text(errors, "issuer", command.issuer, max_length=MAX_ISSUER_LENGTH)
     problem = None if "issuer" in errors else _issuer_problem(issuer, trusted)
     if problem is not None:
