@@ -17,6 +17,7 @@ from gharts_core.model import AuditAction, Capabilities, Principal
 from gharts_core.ports.storage import Page
 from gharts_core.services._lookups import team_by_id
 from gharts_core.services.admin_clients import (
+    ClientAdminService,
     ClientDetails,
     ClientQuery,
     CreateClient,
@@ -320,3 +321,24 @@ async def test_team_by_id_of_an_unknown_id_is_team_not_found(world: World) -> No
     async with world.store.unit_of_work() as uow:
         with pytest.raises(TeamNotFound):
             await team_by_id(uow, uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    ("issuer", "sentence"),
+    [
+        ("https://nobody.example/", "is not a trusted issuer"),
+        (K8S + "/", f"differs from the trusted issuer '{K8S}' by a trailing slash"),
+    ],
+)
+async def test_a_client_of_an_untrusted_issuer_is_refused(
+    world: World, issuer: str, sentence: str
+) -> None:
+    """With the trusted issuers handed in, only those are accepted, byte for byte."""
+    admin = await world.admin()
+    await world.team(admin, "web")
+    clients = ClientAdminService(world.store, world.clock, trusted_issuers=lambda: {K8S})
+
+    with pytest.raises(ValidationFailed) as refused:
+        await clients.create_client(admin, CreateClient(issuer, ARC, "web"))
+
+    assert sentence in refused.value.field_errors["issuer"]
