@@ -357,7 +357,13 @@ class Conflict(GhartsError):
 
 
 class GitHubError(GhartsError):
-    """GitHub refused or failed the call."""
+    """GitHub refused or failed the call.
+
+    ``request_sent`` is ``False`` when the call failed before its request left (the App's
+    installation token could not be had): GitHub then cannot have acted on it.
+    """
+
+    request_sent: bool = True
 
 
 class GitHubRateLimited(GitHubError):

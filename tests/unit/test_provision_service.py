@@ -1027,3 +1027,14 @@ async def test_a_late_github_answer_is_resolved_by_name_not_forgotten(
     )
     assert () == on_github
     assert ("runner-1", RunnerStatus.PENDING) == (again.runner.name, again.runner.status)
+
+
+async def test_a_call_that_never_left_releases_the_reservation_at_once(world: World) -> None:
+    unsent = GitHubUnavailable(status=503)  # no installation token: no request was sent
+    unsent.request_sent = False
+    world.github.fail_next(unsent, method="create_jit_config")
+
+    with pytest.raises(GitHubUnavailable):
+        await world.service.provision_jit(world.principal, jit())
+
+    assert RunnerStatus.DELETED == (await runner_named(world.store, "runner-1")).status

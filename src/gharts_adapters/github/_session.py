@@ -21,7 +21,7 @@ from gharts_adapters.github._errors import (
     rate_limit_from,
 )
 from gharts_adapters.github.settings import RetryPolicy, Timeouts
-from gharts_core.errors import GitHubRateLimited, GitHubUnavailable
+from gharts_core.errors import GhartsError, GitHubError, GitHubRateLimited, GitHubUnavailable
 from gharts_core.ports.clock import Clock
 from gharts_core.ports.github import RateLimitStatus
 
@@ -146,7 +146,12 @@ class GitHubSession:
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     async def _authorised(self, request: _Request, credentials: Credentials) -> Reply:
-        authorization = await credentials.authorization()
+        try:
+            authorization = await credentials.authorization()
+        except GhartsError as exc:
+            if isinstance(exc, GitHubError):
+                exc.request_sent = False  # no token, no request: GitHub did nothing
+            raise
         try:
             return await self._once(request, authorization)
         except Unauthorized:

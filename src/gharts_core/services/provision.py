@@ -346,12 +346,13 @@ def _str_or_none(value: object | None) -> str | None:
 def outcome_unknown(error: BaseException) -> bool:
     """Whether GitHub may have acted on a call that failed with ``error``.
 
-    Known outcomes: GitHub answered with a 4xx or a rate limit, or gharts refused the call itself
-    (a name GitHub already has). Anything else (no answer, a 5xx, a cancelled request, an
-    unexpected error) leaves it open whether GitHub created the runner.
+    Known outcomes: GitHub answered with a 4xx or a rate limit, the request never left (no
+    installation token), or gharts refused the call itself (a name GitHub already has).
+    Anything else (no answer, a 5xx, a cancelled request, an unexpected error) leaves it open
+    whether GitHub created the runner.
     """
     if isinstance(error, GitHubUnavailable):
-        return error.status is None or error.status >= 500
+        return error.request_sent and (error.status is None or error.status >= 500)
     return not isinstance(error, GhartsError)
 
 
