@@ -202,7 +202,7 @@ def documented_routes(app: Litestar) -> set[tuple[str, str]]:
             continue
         path = route.path_format
         for handler in route.route_handlers:
-            if handler.include_in_schema is False:
+            if not handler.resolve_include_in_schema():  # routers may leave it out too
                 continue
             routes.update((method, path) for method in handler.http_methods if method != "OPTIONS")
     return routes
