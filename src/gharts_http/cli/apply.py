@@ -25,7 +25,12 @@ from gharts_http.cli.output import emit
 from gharts_http.cli.parsing import add_command
 from gharts_http.cli.plan import Change, exported, plan_changes, read_state
 from gharts_http.cli.support import operator, with_services
-from gharts_http.cli.teams_file import TeamsFile, TeamsFileError, read_teams_file
+from gharts_http.cli.teams_file import (
+    TeamsFile,
+    TeamsFileError,
+    read_teams_file,
+    untrusted_issuers,
+)
 from gharts_http.cli.teams_file_writer import dump_teams_file
 
 _SIGNS = {"create": "+", "add": "+", "enable": "+", "reactivate": "+", "update": "~"}
@@ -91,6 +96,11 @@ def _run_apply(args: argparse.Namespace) -> int:
 
 
 async def _apply(args: argparse.Namespace, services: Services, declared: TeamsFile) -> int:
+    untrusted = untrusted_issuers(declared, (i.issuer for i in services.settings.auth.issuers))
+    for problem in untrusted:
+        print_error("INVALID_TEAMS_FILE", f"{args.file}: {problem}")
+    if untrusted:
+        return EXIT_USAGE
     principal = operator(args)
     reason = f"not declared in {Path(args.file).name} (gharts apply --prune)"
     changes = plan_changes(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import attrs
 from gharts_core.errors import InvalidPolicy
 from gharts_core.model import TEAM_NAME_PATTERN
 from gharts_core.policy import LabelPolicy
+from gharts_core.services._checks import MAX_DESCRIPTION_LENGTH
 from gharts_core.services.admin_teams import DEFAULT_RUNNER_GROUP_ID
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "TeamsFileError",
     "parse_teams_file",
     "read_teams_file",
+    "untrusted_issuers",
 ]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
@@ -193,6 +195,7 @@ def _clients(problems: list[str], where: str, values: list[Any]) -> tuple[Declar
         if missing:
             problems.append(f"{at}: {' and '.join(missing)} must be given")
             continue
+        _description(problems, at, entry)
         clients.append(
             DeclaredClient(
                 issuer=entry["issuer"].strip(),
@@ -203,6 +206,24 @@ def _clients(problems: list[str], where: str, values: list[Any]) -> tuple[Declar
             )
         )
     return tuple(clients)
+
+
+def _description(problems: list[str], where: str, table: Mapping[str, Any]) -> None:
+    """Check the core's description limit here, so that a file it would refuse changes nothing."""
+    if len(str(table.get("description", "")).strip()) > MAX_DESCRIPTION_LENGTH:
+        problems.append(f"{where}.description: at most {MAX_DESCRIPTION_LENGTH} characters")
+
+
+def untrusted_issuers(declared: TeamsFile, trusted: Iterable[str]) -> list[str]:
+    """One problem per declared client whose issuer is not one of ``trusted`` (byte for byte)."""
+    allowed = set(trusted)
+    return [
+        f"teams.{team.name}.clients[{index}]: issuer {client.issuer!r} is not a trusted issuer "
+        f"(configured: {', '.join(sorted(allowed)) or 'none'})"
+        for team in declared.teams
+        for index, client in enumerate(team.clients)
+        if client.issuer not in allowed
+    ]
 
 
 def _team(problems: list[str], name: str, table: Any) -> DeclaredTeam | None:
@@ -221,6 +242,7 @@ def _team(problems: list[str], name: str, table: Any) -> DeclaredTeam | None:
     if max_runners is not None and max_runners < 1:
         problems.append(f"{where}.max_runners: at least 1, or leave it out for no limit")
     members = _members(problems, where, table)
+    _description(problems, where, table)
     clients = _clients(problems, where, table.get("clients", []))
     if len(problems) > before or policy is None:
         return None
