@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,30 +22,13 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request
 
+from tests.processes import GHARTS, eventually, free_port
+
 CHROMIUM = Path("/usr/bin/chromium")
-GHARTS = Path(sys.executable).with_name("gharts")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 START_TIMEOUT = 90.0
 PAGE_TIMEOUT_MS = 30_000
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def eventually(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Call ``check`` until it returns something, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while (result := check()) is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-    return result
 
 
 @attrs.define

@@ -22,9 +22,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.browser_support import GHARTS, PAGE_TIMEOUT_MS, free_port, screenshot
+from tests.browser.browser_support import PAGE_TIMEOUT_MS, screenshot
 from tests.browser.test_oidc_provider_login import START_TIMEOUT, gharts_serve, provider
 from tests.postgres import require_postgres, temporary_database
+from tests.processes import GHARTS, free_port
 
 pytestmark = pytest.mark.postgres
 ENVIRONMENT = {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}

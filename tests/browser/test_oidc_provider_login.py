@@ -20,14 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Request, expect
 
-from tests.browser.browser_support import (
-    GHARTS,
-    PAGE_TIMEOUT_MS,
-    eventually,
-    free_port,
-    screenshot,
-)
+from tests.browser.browser_support import PAGE_TIMEOUT_MS, screenshot
 from tests.oidc_support import PROVIDER_DIR
+from tests.processes import GHARTS, eventually, free_port
 
 START_TIMEOUT = 60.0
 

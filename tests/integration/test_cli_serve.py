@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 from asyncio.subprocess import Process
@@ -18,17 +17,10 @@ import httpx
 from gharts_adapters.storage import create_store
 from tests.integration.cli_harness import write_config
 from tests.integration.worker_support import eventually
+from tests.processes import free_port
 
 START_SECONDS = 60.0
 GHARTS = (sys.executable, "-m", "gharts_http.cli")
-
-
-def free_port() -> int:
-    """Return a port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @asynccontextmanager

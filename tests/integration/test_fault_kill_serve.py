@@ -28,9 +28,10 @@ from gharts_core.model import RunnerStatus
 from gharts_core.ports.storage import Page, RunnerFilter
 from gharts_http.bootstrap import bootstrap
 from gharts_http.settings import settings_from_mapping
-from tests.integration.test_cli_serve import GHARTS, START_SECONDS, answers, free_port
+from tests.integration.test_cli_serve import GHARTS, START_SECONDS, answers
 from tests.integration.test_shared_simulator import SCOPE, simulator_process
 from tests.integration.worker_support import eventually
+from tests.processes import free_port
 
 ADMIN = "admin@example.com"
 MEMBER = "dev@example.com"

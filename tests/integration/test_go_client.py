@@ -20,7 +20,8 @@ import pytest
 
 from gharts_adapters.identity import DevIssuer
 from gharts_http.cli.dev.data_dir import issuer_url
-from tests.integration.test_quickstart import free_port, gharts_dev
+from tests.integration.test_quickstart import gharts_dev
+from tests.processes import free_port
 
 GO_MODULE = Path(__file__).parents[2] / "clients" / "go"
 GHARTS = Path(sys.executable).with_name("gharts")

@@ -13,11 +13,8 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,29 +22,12 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
-GHARTS = Path(sys.executable).with_name("gharts")
+from tests.processes import GHARTS, eventually, free_port
+
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 WORKER_TIMEOUT = 30.0
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def eventually(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Call ``check`` until it returns something, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while (result := check()) is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-    return result
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ from gharts_http.bootstrap import bootstrap
 from gharts_http.cli.run import app_for
 from tests.integration.api_support import settings_for
 from tests.integration.cli_harness import Cli, clean_environment
-from tests.integration.test_cli_serve import free_port
+from tests.processes import free_port
 
 GHARTS = (sys.executable, "-m", "gharts_http.cli")
 SCOPE = "org:acme"
