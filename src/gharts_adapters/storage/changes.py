@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from sqlalchemy import NullPool, func, select
@@ -38,18 +38,22 @@ async def runner_changes(
     caller decides whether to retry.
     """
     engine = create_engine(url, poolclass=NullPool)
+    events: AsyncGenerator[None, None]
+    if engine.dialect.name == "postgresql":
+        events = _notifications(engine)
+    else:
+        events = _fingerprints(engine, poll_interval)
     try:
-        if engine.dialect.name == "postgresql":
-            async for _ in _notifications(engine):
-                yield None
-        else:
-            async for _ in _fingerprints(engine, poll_interval):
+        # `async for` does not close the inner generator when this one is closed: without
+        # aclosing it would keep its connection until the garbage collector found it.
+        async with contextlib.aclosing(events):
+            async for _ in events:
                 yield None
     finally:
         await engine.dispose()
 
 
-async def _notifications(engine: Any) -> AsyncIterator[None]:
+async def _notifications(engine: Any) -> AsyncGenerator[None, None]:
     queue: asyncio.Queue[None] = asyncio.Queue()
 
     def notified(_connection: object, _pid: int, _channel: str, _payload: str) -> None:
@@ -70,7 +74,7 @@ async def _notifications(engine: Any) -> AsyncIterator[None]:
                 await driver.remove_listener(RUNNER_CHANNEL, notified)
 
 
-async def _fingerprints(engine: Any, poll_interval: float) -> AsyncIterator[None]:
+async def _fingerprints(engine: Any, poll_interval: float) -> AsyncGenerator[None, None]:
     seen: tuple[Any, ...] | None = None
     while True:
         async with engine.connect() as connection:
