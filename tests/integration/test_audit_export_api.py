@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gharts_core.model import Actor, AuditEvent, AuditOutcome, PrincipalKind, new_id
-from gharts_http.api.schemas.audit_export import AUDIT_CSV_COLUMNS
+from gharts_http.audit_export import AUDIT_CSV_COLUMNS
 from tests.integration.api_support import Api
 from tests.integration.audit_support import T0, add_audit, audit_row
 

@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 from gharts_core.model import Actor, AuditEvent, AuditOutcome, PrincipalKind
-from gharts_http.api.schemas.audit_export import (
+from gharts_http.audit_export import (
     AUDIT_CSV_COLUMNS,
     audit_csv_header,
     audit_to_csv_row,

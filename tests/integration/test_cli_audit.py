@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gharts_http.api.schemas.audit_export import AUDIT_CSV_COLUMNS
+from gharts_http.audit_export import AUDIT_CSV_COLUMNS
 from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from tests.integration.cli_harness import Cli, make_cli
 

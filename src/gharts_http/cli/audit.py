@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from gharts_core.model import AuditOutcome
 from gharts_core.services.admin_audit import AuditQuery
 from gharts_http.api.schemas.audit import ExportFormat
-from gharts_http.api.schemas.audit_export import (
+from gharts_http.audit_export import (
     audit_csv_header,
     audit_to_csv_row,
     audit_to_jsonl_line,

@@ -25,7 +25,7 @@ from gharts_http.api.schemas.audit import (
     SecurityEventListResponse,
     StatsResponse,
 )
-from gharts_http.api.schemas.audit_export import (
+from gharts_http.audit_export import (
     audit_csv_header,
     audit_to_csv_row,
     audit_to_jsonl_line,

@@ -1,6 +1,6 @@
 """The audit export's file formats: JSON Lines and CSV (RFC 4180), one row at a time.
 
-``GET /api/v1/admin/audit/export`` streams what
+``GET /api/v1/admin/audit/export`` (and the dashboard's export link) streams what
 :meth:`~gharts_core.services.admin_audit.AuditAdminService.export_audit` yields through these, and
 so does ``gharts audit export``: the endpoint and the CLI write byte-identical files.
 """
