@@ -38,7 +38,10 @@ AUDIT_CSV_COLUMNS = (
     "team_id",
     "team_name",
     "details",
+    "source_ip",
+    "user_agent",
 )
+"""The CSV columns in order; columns added later come last, so positional readers keep working."""
 # Spreadsheets run cells starting with these as formulas; actor names come from tokens.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,7 +55,11 @@ def _text(value: object | None) -> str | None:
 
 
 def audit_to_dict(event: AuditEvent) -> dict[str, Any]:
-    """Return the JSON form of an audit row (RFC 3339 UTC timestamp, ids as strings)."""
+    """Return the JSON form of an audit row (RFC 3339 UTC timestamp, ids as strings).
+
+    ``source_ip`` and ``user_agent`` are the request's origin, ``None`` for rows written outside
+    a request (the worker, the command line).
+    """
     return {
         "id": str(event.id),
         "at": _timestamp(event.at),
@@ -68,6 +75,8 @@ def audit_to_dict(event: AuditEvent) -> dict[str, Any]:
         "team_id": _text(event.team_id),
         "team_name": event.team_name,
         "details": dict(event.details),
+        "source_ip": event.source_ip,
+        "user_agent": event.user_agent,
     }
 
 
@@ -105,6 +114,8 @@ def audit_to_csv_row(event: AuditEvent) -> list[str]:
         _text(event.team_id),
         event.team_name,
         json.dumps(dict(event.details), sort_keys=True, separators=(",", ":")),
+        event.source_ip,
+        event.user_agent,
     )
     return [_cell(value) for value in values]
 

@@ -19,6 +19,8 @@ EXPORT = "/api/v1/admin/audit/export"
 ROWS = 520  # more than one page of the export (500 rows)
 AWKWARD_NAME = 'Doe, "Jay"\nsecond line'
 AWKWARD_DETAILS = {"note": 'a,b "quoted"\r\nnext', "n": 1}
+SOURCE_IP = "203.0.113.9"
+AWKWARD_AGENT = '@curl/8.5 "quoted", with a comma'
 
 
 def awkward_row() -> AuditEvent:
@@ -32,6 +34,8 @@ def awkward_row() -> AuditEvent:
         target_type="team",
         target_id="=HYPERLINK(1)",
         details=AWKWARD_DETAILS,
+        source_ip=SOURCE_IP,
+        user_agent=AWKWARD_AGENT,
     )
 
 
@@ -97,6 +101,8 @@ async def test_jsonl_export_keeps_awkward_fields_intact(logged: Api) -> None:
         "team_id": None,
         "team_name": None,
         "details": AWKWARD_DETAILS,
+        "source_ip": SOURCE_IP,
+        "user_agent": AWKWARD_AGENT,
     }
     assert expected == awkward
 
@@ -111,16 +117,25 @@ async def test_csv_export_streams_every_row_with_a_header(logged: Api) -> None:
 
 
 async def test_csv_export_quotes_awkward_cells_and_defuses_formulas(logged: Api) -> None:
-    """Quoted cells parse back exactly; a cell starting with '=' gets an apostrophe."""
+    """Quoted cells parse back exactly; a cell starting with '=' or '@' gets an apostrophe.
+
+    The request's origin is exported too: the address, and the user agent the caller chose.
+    """
     api = logged
     response = await api.call("GET", EXPORT, api.as_admin(), params={"format": "csv"}, expect=200)
 
-    awkward = next(r for r in csv_records(response.text) if r["action"] == "policy.check")
-    assert (AWKWARD_NAME, "'=HYPERLINK(1)", AWKWARD_DETAILS) == (
+    records = csv_records(response.text)
+    awkward = next(r for r in records if r["action"] == "policy.check")
+    expected = (AWKWARD_NAME, "'=HYPERLINK(1)", AWKWARD_DETAILS, SOURCE_IP, "'" + AWKWARD_AGENT)
+    assert expected == (
         awkward["actor_name"],
         awkward["target_id"],
         json.loads(awkward["details"]),
+        awkward["source_ip"],
+        awkward["user_agent"],
     )
+    plain = next(r for r in records if r["action"] == "runner.provision")
+    assert ("", "") == (plain["source_ip"], plain["user_agent"])  # written outside a request
 
 
 @pytest.mark.parametrize(

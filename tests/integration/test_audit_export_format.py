@@ -50,8 +50,22 @@ def test_audit_to_dict_uses_rfc3339_utc_and_string_ids() -> None:
         "team_id": "00000000-0000-0000-0000-000000000002",
         "team_name": "web",
         "details": {"changed": ["max_runners"], "note": 'a,b "c"'},
+        "source_ip": None,
+        "user_agent": None,
     }
     assert expected == audit_to_dict(EVENT)
+
+
+def test_the_request_origin_is_exported_in_the_last_two_csv_columns() -> None:
+    """``source_ip`` and ``user_agent`` follow ``details``, in JSON and as the last CSV cells."""
+    event = attrs.evolve(EVENT, source_ip="2001:db8::1", user_agent="gharts-go/1.0")
+
+    exported = audit_to_dict(event)
+    row = audit_to_csv_row(event)
+
+    assert ("details", "source_ip", "user_agent") == AUDIT_CSV_COLUMNS[-3:]
+    assert ("2001:db8::1", "gharts-go/1.0") == (exported["source_ip"], exported["user_agent"])
+    assert ["2001:db8::1", "gharts-go/1.0"] == row[-2:]
 
 
 def test_audit_to_jsonl_line_is_one_json_object_per_line() -> None:
