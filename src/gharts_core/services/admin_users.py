@@ -3,6 +3,9 @@
 Every method but :meth:`UserAdminService.ensure_admin` takes the acting principal first and
 refuses non-admins. Every change writes an audit row in the same unit of work as the change.
 Deactivating an inactive user or reactivating an active one changes nothing and records nothing.
+A deactivation (by :meth:`UserAdminService.deactivate_user` or a patch of ``is_active``) ends the
+user's dashboard sessions in the same unit of work; its audit row says how many
+(``sessions_ended``).
 """
 
 from __future__ import annotations
@@ -279,6 +282,8 @@ class UserAdminService:
         details: dict[str, Any] = {"before": before, "after": after, "changed": changed}
         if updated.deactivation is not None and "is_active" in changed:
             details["reason"] = updated.deactivation.reason
+            # In the same unit of work: the dashboard stops at once, not at the next request.
+            details["sessions_ended"] = await uow.dashboard_sessions.delete_for_user(updated.id)
         await self._audit(uow, actor, action, updated, details)
         return await self._details(uow, updated)
 

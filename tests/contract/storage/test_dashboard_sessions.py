@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gharts_core.errors import Conflict
-from gharts_core.model import User
-from gharts_core.ports.storage import DashboardSession, Store
+from gharts_core.model import AuditAction, Principal, PrincipalKind, User
+from gharts_core.ports.storage import AuditFilter, DashboardSession, Page, Store
+from gharts_core.services.admin_users import UpdateUser, UserAdminService
+from gharts_core.testing.clock import FakeClock
 from tests.contract.storage.storage_support import make_user, minutes
 
 ISSUER = "https://idp.example.com/"
@@ -116,3 +118,43 @@ async def test_a_rolled_back_login_leaves_no_session(
         await failing_login()
     async with store.unit_of_work() as uow:
         assert await uow.dashboard_sessions.get("gone") is None
+
+
+async def test_a_deactivation_ends_the_users_sessions_in_its_unit_of_work(
+    store: Store, people: tuple[User, User]
+) -> None:
+    """Deactivating (by command or by patch) deletes the person's sessions and audits how many."""
+    alice, bob = people
+    admin = make_user("root@example.com", admin=True)
+    async with store.unit_of_work() as uow:
+        await uow.users.add(admin)
+        await uow.dashboard_sessions.add(_session("a1", alice))
+        await uow.dashboard_sessions.add(_session("a2", alice))
+        await uow.dashboard_sessions.add(_session("b1", bob))
+        await uow.dashboard_sessions.add(_session("root", admin))
+    users = UserAdminService(store, FakeClock(minutes(1)))
+    acting = Principal(
+        kind=PrincipalKind.USER,
+        id=admin.id,
+        name=admin.email,
+        is_admin=True,
+        capabilities=admin.capabilities,
+        team_ids=frozenset(),
+        email=admin.email,
+    )
+
+    await users.deactivate_user(acting, alice.id, "left the company")
+    await users.update_user(acting, bob.id, UpdateUser(is_active=False))
+    with pytest.raises(Conflict):  # the last active admin: refused, and its session stays
+        await users.deactivate_user(acting, admin.id, "oops")
+
+    async with store.unit_of_work() as uow:
+        remaining = [await uow.dashboard_sessions.get(key) for key in ("a1", "a2", "b1", "root")]
+        rows = await uow.audit.list(AuditFilter(), Page(limit=10))
+    ended = {
+        row.details["email"]: row.details["sessions_ended"]
+        for row in rows.items
+        if row.action in (AuditAction.USER_DEACTIVATE, AuditAction.USER_UPDATE)
+    }
+    assert [None, None, None, "root"] == [s and s.key for s in remaining]
+    assert {"alice@example.com": 2, "bob@example.com": 1} == ended
