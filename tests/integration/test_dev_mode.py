@@ -241,13 +241,14 @@ async def test_token_prints_a_token_the_server_accepts(
 
 
 def test_reset_deletes_only_the_dev_files(tmp_path: Path) -> None:
-    """--reset removes the database, its journals, the keys and the state, nothing else."""
+    """--reset removes the database, its journals, the keys, the secret and the state only."""
     names = [
         "gharts.db",
         "gharts.db-wal",
         "dev-oidc-keys.json",
         "dev.json",
         "github.json",
+        "dashboard-session-secret",
         "notes.txt",
     ]
     for name in names:

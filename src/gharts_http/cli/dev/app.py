@@ -22,7 +22,12 @@ from gharts_adapters.identity import DevIssuer, JwtVerifier
 from gharts_adapters.identity.dev_issuer import AUTHORIZE_PATH, DEFAULT_AUDIENCE
 from gharts_http.api.app import create_app
 from gharts_http.bootstrap import Services
-from gharts_http.cli.dev.data_dir import ISSUER_PATH, database_url, issuer_url
+from gharts_http.cli.dev.data_dir import (
+    ISSUER_PATH,
+    database_url,
+    issuer_url,
+    session_secret_path,
+)
 from gharts_http.cli.dev.login import login_handlers
 from gharts_http.dashboard import dashboard_handlers
 from gharts_http.settings import Settings, settings_from_mapping
@@ -36,7 +41,10 @@ DEV_DASHBOARD_CLIENT = "gharts-dashboard"
 def dev_settings(
     data_dir: Path, *, host: str, port: int, public_url: str, admin_email: str
 ) -> Settings:
-    """Return the embedded dev configuration (no file, no environment overrides)."""
+    """Return the embedded dev configuration (no file, no environment overrides).
+
+    The dashboard's session secret is kept in ``data_dir`` (created there when missing).
+    """
     data: dict[str, Any] = {
         "server": {"host": host, "port": port, "public_url": public_url},
         "database": {"url": database_url(data_dir)},
@@ -46,11 +54,12 @@ def dev_settings(
             "bootstrap_admins": [admin_email],
         },
         "sync": {"interval_seconds": DEV_SYNC_INTERVAL_SECONDS},
-        # A public client (PKCE, no secret) of the dev issuer; sessions end when dev restarts.
+        # A public client (PKCE, no secret) of the dev issuer; sessions outlive a restart.
         "dashboard": {
             "enabled": True,
             "issuer": issuer_url(public_url),
             "client_id": DEV_DASHBOARD_CLIENT,
+            "session_secret_path": str(session_secret_path(data_dir)),
         },
     }
     return settings_from_mapping(data, environ={})

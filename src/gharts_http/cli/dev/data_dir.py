@@ -1,14 +1,16 @@
 """What ``gharts dev`` keeps in its data directory, and the addresses derived from it.
 
 The data directory (``.gharts-dev/`` by default) holds the SQLite database, the simulated GitHub's
-runners (``github.json``), the development issuer's keys and the address the last run served on;
-``gharts dev --reset`` deletes exactly these files. Both halves of ``gharts dev`` (the server and
-``gharts dev token``) read them from here.
+runners (``github.json``), the development issuer's keys, the dashboard's session secret and the
+address the last run served on; ``gharts dev --reset`` deletes exactly these files. Both halves
+of ``gharts dev`` (the server and ``gharts dev token``) read them from here.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 
 from gharts_adapters.identity.dev_issuer import KEY_FILE
@@ -19,6 +21,7 @@ DEFAULT_PORT = 8000
 DATABASE_FILE = "gharts.db"
 STATE_FILE = "dev.json"
 GITHUB_FILE = "github.json"
+SESSION_SECRET_FILE = "dashboard-session-secret"  # noqa: S105 - a file name, not a secret
 ISSUER_PATH = "/dev/oidc"
 _RESET_FILES = (
     DATABASE_FILE,
@@ -28,6 +31,7 @@ _RESET_FILES = (
     KEY_FILE,
     STATE_FILE,
     GITHUB_FILE,
+    SESSION_SECRET_FILE,
 )
 
 
@@ -46,7 +50,7 @@ def issuer_url(public_url: str) -> str:
 
 
 def reset(data_dir: Path) -> None:
-    """Delete the dev database, the simulated GitHub, the issuer's keys and the recorded address."""
+    """Delete the dev database, the simulated GitHub, the keys, the secret and the address."""
     for name in _RESET_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
@@ -69,3 +73,19 @@ def recorded_public_url(data_dir: Path) -> str | None:
 def database_url(data_dir: Path) -> str:
     """Return the SQLite URL of the dev database inside ``data_dir``."""
     return f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}"
+
+
+def session_secret_path(data_dir: Path) -> Path:
+    """Return the dashboard's session secret file in ``data_dir``, creating it when missing.
+
+    The file is created readable by its owner only (0600) and reused by every later run, so
+    restarting ``gharts dev`` keeps the people logged in to the dashboard logged in.
+    """
+    path = data_dir / SESSION_SECRET_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+    return path
