@@ -52,7 +52,7 @@ from gharts_adapters.github.simulator import GitHubSimulator
 from gharts_adapters.github.simulator.wiring import simulated_github
 from gharts_adapters.storage import SqlStore, create_store
 from gharts_adapters.storage.convert import runner_row
-from gharts_adapters.storage.tables import runner_labels, runners
+from gharts_adapters.storage.tables import runners
 from gharts_core.model import Actor, ProvisionMethod, RunnerRecord, RunnerStatus, Team, new_id
 from gharts_core.policy import LabelPolicy
 from gharts_core.ports.clock import SystemClock
@@ -162,7 +162,6 @@ async def _populate(store: SqlStore, simulator: GitHubSimulator) -> list[int]:
         ids.append(github_id)
     async with store.engine.begin() as connection:
         await connection.execute(runners.insert(), rows)
-        await connection.execute(runner_labels.insert(), labels)
     return ids
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -42,6 +43,7 @@ from gharts_adapters.storage.repositories import (
     SqlUserRepository,
     SqlWebhookDeliveryRepository,
 )
+from gharts_adapters.storage.runner_writes import RunnerWrites, note_runner_statement, take_mark
 from gharts_core.errors import StorageUnavailable
 from gharts_core.ports.storage import (
     AuditRepository,
@@ -93,10 +95,12 @@ def _refuse_unstorable(
 
 
 def configure_engine(engine: AsyncEngine) -> AsyncEngine:
-    """Install the parameter guard and the SQLite transaction and pragma hooks (idempotent)."""
+    """Install the parameter guard, the runner-write mark and the SQLite hooks (idempotent)."""
     sync_engine = engine.sync_engine
     if not event.contains(sync_engine, "before_cursor_execute", _refuse_unstorable):
         event.listen(sync_engine, "before_cursor_execute", _refuse_unstorable)
+    if not event.contains(sync_engine, "after_execute", note_runner_statement):
+        event.listen(sync_engine, "after_execute", note_runner_statement)
     if engine.dialect.name == "sqlite" and not event.contains(
         sync_engine, "connect", _sqlite_connect
     ):
@@ -169,8 +173,10 @@ class SqlUnitOfWork:
         read_only: bool = False,
         lock_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
         write_health: WriteHealth | None = None,
+        runner_writes: RunnerWrites | None = None,
     ) -> None:
         self._sessions = sessions
+        self._runner_writes = None if read_only else runner_writes
         self._dialect = dialect
         self._write_health = None if read_only else write_health
         # A read-only unit of work never queues behind writers: it takes no write lock.
@@ -178,6 +184,7 @@ class SqlUnitOfWork:
         self._lock_timeout = lock_timeout
         self._options = {_READ_ONLY: True} if read_only else None
         self._session: AsyncSession | None = None
+        self._info: dict[Any, Any] = {}
 
     async def __aenter__(self) -> SqlUnitOfWork:
         """Begin the transaction (and, on SQLite, take the write lock unless read-only)."""
@@ -198,11 +205,14 @@ class SqlUnitOfWork:
             await self._finish(session)
             raise
         self._session = session
+        self._info = connection.info
+        take_mark(self._info)  # a mark left by a rolled-back transaction on this connection
         self.users = SqlUserRepository(connection, self._dialect)
-        self.teams = SqlTeamRepository(connection, self._dialect)
+        locked_teams: set[uuid.UUID] = set()
+        self.teams = SqlTeamRepository(connection, self._dialect, locked_teams)
         self.memberships = SqlMembershipRepository(connection, self._dialect)
         self.clients = SqlClientRepository(connection, self._dialect)
-        self.runners = SqlRunnerRepository(connection, self._dialect)
+        self.runners = SqlRunnerRepository(connection, self._dialect, locked_teams)
         self.audit = SqlAuditRepository(connection, self._dialect)
         self.security_events = SqlSecurityEventRepository(connection, self._dialect)
         self.sync_state = SqlSyncStateRepository(connection, self._dialect)
@@ -220,10 +230,13 @@ class SqlUnitOfWork:
         session, self._session = self._session, None
         if session is None:
             return
+        runners_written = take_mark(self._info)
         try:
             if exc_type is None:
                 with translated():
                     await session.commit()
+                if runners_written and self._runner_writes is not None:
+                    pass
         except StorageUnavailable:
             self._write_failed()
             raise
@@ -274,6 +287,8 @@ class SqlStore:
         self._lock = asyncio.Lock() if self._dialect == "sqlite" else None
         self._lock_timeout = lock_timeout
         self._write_health = WriteHealth()
+        #: Published after every commit of this store that changed runners (see runner_writes).
+        self.runner_writes = RunnerWrites()
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """Return a new unit of work, to be used with ``async with``.
@@ -288,6 +303,7 @@ class SqlStore:
             read_only=read_only,
             lock_timeout=self._lock_timeout,
             write_health=self._write_health,
+            runner_writes=self.runner_writes,
         )
 
     async def ping(self) -> bool:

@@ -171,12 +171,17 @@ class UserRepository(Protocol):
 class TeamRepository(Protocol):
     """Teams and their policies."""
 
-    async def get(self, team_id: uuid.UUID) -> Team | None:
-        """Return the team with this id, or ``None``."""
+    async def get(self, team_id: uuid.UUID, *, for_update: bool = False) -> Team | None:
+        """Return the team with this id, or ``None``.
+
+        ``for_update``: a runner of this team is about to be reserved in this unit of work, so
+        lock the row until it ends where the database locks rows; :meth:`RunnerRepository.reserve`
+        then needs no lock of its own.
+        """
         ...
 
-    async def get_by_name(self, name: str) -> Team | None:
-        """Return the team with this name, or ``None``."""
+    async def get_by_name(self, name: str, *, for_update: bool = False) -> Team | None:
+        """Return the team with this name, or ``None`` (``for_update`` as in :meth:`get`)."""
         ...
 
     async def add(self, team: Team) -> None:

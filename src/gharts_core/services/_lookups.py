@@ -17,17 +17,17 @@ from gharts_core.ports.storage import Store, UnitOfWork
 from gharts_core.services._events import security_event
 
 
-async def team_by_name(uow: UnitOfWork, name: str) -> Team:
+async def team_by_name(uow: UnitOfWork, name: str, *, for_update: bool = False) -> Team:
     """Return the team with this name, or raise :class:`TeamNotFound`."""
-    team = await uow.teams.get_by_name(name)
+    team = await uow.teams.get_by_name(name, for_update=for_update)
     if team is None:
         raise TeamNotFound(name)
     return team
 
 
-async def team_by_id(uow: UnitOfWork, team_id: uuid.UUID) -> Team:
+async def team_by_id(uow: UnitOfWork, team_id: uuid.UUID, *, for_update: bool = False) -> Team:
     """Return the team with this id, or raise :class:`TeamNotFound`."""
-    team = await uow.teams.get(team_id)
+    team = await uow.teams.get(team_id, for_update=for_update)
     if team is None:
         raise TeamNotFound(str(team_id))
     return team

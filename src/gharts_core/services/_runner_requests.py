@@ -90,24 +90,34 @@ async def choose_team(
     *,
     team_name: str | None,
     team_id: uuid.UUID | None,
+    for_update: bool = False,
 ) -> Team:
     """Load the team the caller named (or their teams) and let the authz rules pick one.
 
-    Raise ``TeamNotFound`` for a name or id that matches nothing, then whatever
+    ``for_update``: a runner is reserved next in this unit of work, so the teams are read
+    locked (see :meth:`~gharts_core.ports.storage.TeamRepository.get`). Raise ``TeamNotFound``
+    for a name or id that matches nothing, then whatever
     :func:`gharts_core.authz.select_team` raises.
     """
     key: str | None = None
     requested: Team | None = None
     if team_name is not None:
-        key, requested = team_name, await team_by_name(uow, team_name)
+        key, requested = team_name, await team_by_name(uow, team_name, for_update=for_update)
     elif team_id is not None:
-        key, requested = str(team_id), await team_by_id(uow, team_id)
-    member_teams = await _load_teams(uow, principal.team_ids) if requested is None else []
+        key, requested = str(team_id), await team_by_id(uow, team_id, for_update=for_update)
+    member_teams = (
+        await _load_teams(uow, principal.team_ids, for_update=for_update)
+        if requested is None
+        else []
+    )
     return authz.select_team(
         principal, requested=requested, requested_key=key, member_teams=member_teams
     )
 
 
-async def _load_teams(uow: UnitOfWork, team_ids: Iterable[uuid.UUID]) -> list[Team]:
-    teams = [await uow.teams.get(team_id) for team_id in team_ids]
+async def _load_teams(
+    uow: UnitOfWork, team_ids: Iterable[uuid.UUID], *, for_update: bool
+) -> list[Team]:
+    # In id order, so that two callers locking the same teams never wait on each other in turn.
+    teams = [await uow.teams.get(team_id, for_update=for_update) for team_id in sorted(team_ids)]
     return sorted((team for team in teams if team is not None), key=lambda team: team.name)

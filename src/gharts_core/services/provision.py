@@ -148,7 +148,11 @@ class ProvisioningService:
             authz.require_capability(principal, method)
             async with self._store.unit_of_work() as uow:
                 team = await choose_team(
-                    uow, principal, team_name=command.team_name, team_id=command.team_id
+                    uow,
+                    principal,
+                    team_name=command.team_name,
+                    team_id=command.team_id,
+                    for_update=True,
                 )
                 decision = evaluate_labels(team.policy, command.labels)
                 decision.raise_if_refused()

@@ -90,11 +90,11 @@ class FakeUserRepository(FakeRepository):
 class FakeTeamRepository(FakeRepository):
     """Teams and their policies."""
 
-    async def get(self, team_id: uuid.UUID) -> Team | None:
-        """Return the team with this id, or ``None``."""
+    async def get(self, team_id: uuid.UUID, *, for_update: bool = False) -> Team | None:  # noqa: ARG002
+        """Return the team with this id, or ``None`` (one writer at a time: nothing to lock)."""
         return self._s.teams.get(team_id)
 
-    async def get_by_name(self, name: str) -> Team | None:
+    async def get_by_name(self, name: str, *, for_update: bool = False) -> Team | None:  # noqa: ARG002
         """Return the team with this name, or ``None``."""
         return next((t for t in self._s.teams.values() if t.name == name), None)
 

@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
-from gharts_core.ports.storage import Store
+from gharts_core.ports.storage import Page, RunnerFilter, Store
 from gharts_core.testing.fake_store import FakeStore
 from tests.contract.storage.storage_support import (
     Backend,
@@ -54,6 +54,25 @@ async def test_advance_writes_when_the_status_is_still_the_one_read(store: Store
 
     assert (True, after) == (written, stored)
     assert transition == transitions[-1]
+
+
+async def test_the_label_filter_follows_the_labels_an_advance_writes(store: Store) -> None:
+    before = await _reserved(store)
+    after, transition = _to(before, RunnerStatus.PENDING, labels=("gpu", "linux"))
+
+    async with store.unit_of_work() as uow:
+        await uow.runners.advance(before, after, transition)
+    async with store.unit_of_work(read_only=True) as uow:
+        found = {
+            label: [
+                r.name for r in (await uow.runners.list(RunnerFilter(label=label), Page())).items
+            ]
+            for label in (*before.labels, "gpu", "linux")
+        }
+
+    expected = {label: [] for label in before.labels if label not in after.labels}
+    expected |= {"gpu": ["runner-1"], "linux": ["runner-1"]}
+    assert expected == found
 
 
 async def test_advance_writes_nothing_when_someone_moved_the_runner(store: Store) -> None:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, delete, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
@@ -97,19 +98,35 @@ class SqlUserRepository(SqlRepository):
 
 
 class SqlTeamRepository(SqlRepository):
-    """Teams and their policies."""
+    """Teams and their policies.
+
+    ``locked`` is shared with the unit of work's runner repository: the ids of the team rows
+    this transaction read ``FOR UPDATE``, whose reservations need no lock of their own.
+    """
+
+    def __init__(self, connection: AsyncConnection, dialect: str, locked: set[uuid.UUID]) -> None:
+        super().__init__(connection, dialect)
+        self._locked = locked
 
     @translating
-    async def get(self, team_id: uuid.UUID) -> Team | None:
-        """Return the team with this id, or ``None``."""
-        row = await self._first(select(teams).where(teams.c.id == team_id))
-        return None if row is None else convert.to_team(row)
+    async def get(self, team_id: uuid.UUID, *, for_update: bool = False) -> Team | None:
+        """Return the team with this id, or ``None``; ``for_update`` locks its row."""
+        return await self._one(teams.c.id == team_id, for_update=for_update)
 
     @translating
-    async def get_by_name(self, name: str) -> Team | None:
-        """Return the team with this name, or ``None``."""
-        row = await self._first(select(teams).where(teams.c.name == name))
-        return None if row is None else convert.to_team(row)
+    async def get_by_name(self, name: str, *, for_update: bool = False) -> Team | None:
+        """Return the team with this name, or ``None``; ``for_update`` locks its row."""
+        return await self._one(teams.c.name == name, for_update=for_update)
+
+    async def _one(self, where: ColumnElement[bool], *, for_update: bool) -> Team | None:
+        statement = select(teams).where(where)
+        row = await self._first(statement.with_for_update() if for_update else statement)
+        if row is None:
+            return None
+        team = convert.to_team(row)
+        if for_update:
+            self._locked.add(team.id)
+        return team
 
     @translating
     async def add(self, team: Team) -> None:

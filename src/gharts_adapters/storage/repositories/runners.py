@@ -10,7 +10,6 @@ from typing import NoReturn
 from sqlalchemy import (
     ColumnElement,
     and_,
-    delete,
     exists,
     func,
     literal,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from gharts_adapters.storage import convert
@@ -48,20 +48,31 @@ def _live_count(team_id: uuid.UUID) -> ScalarSelect[int]:
 
 
 class SqlRunnerRepository(SqlRepository):
-    """Runner records and their transitions."""
+    """Runner records and their transitions.
+
+    ``locked_teams`` is shared with the unit of work's team repository: the team rows this
+    transaction already locked (read ``for_update``).
+    """
+
+    def __init__(
+        self, connection: AsyncConnection, dialect: str, locked_teams: set[uuid.UUID]
+    ) -> None:
+        super().__init__(connection, dialect)
+        self._locked_teams = locked_teams
 
     @translating
     async def reserve(self, runner: RunnerRecord, max_runners: int | None) -> None:
         """Insert a ``provisioning`` record if the team has room and the name is free, atomically.
 
-        PostgreSQL: the team row is locked (``SELECT ... FOR UPDATE``), so reservations for one
-        team queue up and each counts the ones committed before it. SQLite: the unit of work
+        PostgreSQL: the team row is locked (``SELECT ... FOR UPDATE``, unless this unit of work
+        read it ``for_update`` already), so reservations for one team queue up and each counts
+        the ones committed before it. SQLite: the unit of work
         already holds the database's write lock (``BEGIN IMMEDIATE``). The team's existence and
         its room are the guard of one ``INSERT ... SELECT``; the partial unique index on live
         names (``ON CONFLICT DO NOTHING``) settles name races between teams. Only a refused
         insert pays for the queries that say why.
         """
-        if self._dialect == "postgresql":
+        if self._dialect == "postgresql" and runner.team_id not in self._locked_teams:
             locked = await self._connection.scalar(
                 select(teams.c.id).where(teams.c.id == runner.team_id).with_for_update()
             )
@@ -88,7 +99,6 @@ class SqlRunnerRepository(SqlRepository):
             source=TransitionSource.API,
             at=runner.created_at,
         )
-        await self._insert_labels(runner.id, runner.labels)
         await self._execute(runner_transitions.insert().values(convert.transition_row(first)))
 
     async def _raise_refusal(self, runner: RunnerRecord, max_runners: int | None) -> NoReturn:
@@ -106,12 +116,6 @@ class SqlRunnerRepository(SqlRepository):
             check_quota(team_name, live or 0, max_runners)
         raise Conflict(f"A runner named '{runner.name}' already exists.")
 
-    async def _insert_labels(self, runner_id: uuid.UUID, labels: Sequence[str]) -> None:
-        if labels:
-            await self._connection.execute(
-                runner_labels.insert(), [{"runner_id": runner_id, "label": lb} for lb in labels]
-            )
-
     @translating
     async def get(self, runner_id: uuid.UUID) -> RunnerRecord | None:
         """Return the runner with this id (deleted ones too), or ``None``."""
@@ -122,9 +126,7 @@ class SqlRunnerRepository(SqlRepository):
     async def save(self, runner: RunnerRecord, transition: RunnerTransition | None = None) -> None:
         """Replace the stored record and record the transition if one is given."""
         stored = await self._first(
-            select(runners.c.name, runners.c.status, runners.c.labels).where(
-                runners.c.id == runner.id
-            )
+            select(runners.c.name, runners.c.status).where(runners.c.id == runner.id)
         )
         if stored is None:
             raise RunnerNotFound(str(runner.id))
@@ -137,9 +139,6 @@ class SqlRunnerRepository(SqlRepository):
             await self._execute(
                 update(runners).where(runners.c.id == runner.id).values(convert.runner_row(runner))
             )
-        if sorted(stored["labels"]) != list(runner.labels):
-            await self._execute(delete(runner_labels).where(runner_labels.c.runner_id == runner.id))
-            await self._insert_labels(runner.id, runner.labels)
         if transition is not None:
             await self._execute(
                 runner_transitions.insert().values(convert.transition_row(transition))
@@ -155,7 +154,8 @@ class SqlRunnerRepository(SqlRepository):
         """Write ``after`` if the stored status is still ``before.status``; return whether it was.
 
         One ``UPDATE`` of only the columns in which ``after`` differs from ``before``, guarded by
-        the status (compare-and-set); the labels and the transition follow only when it wrote.
+        the status (compare-and-set); the transition follows only when it wrote. The database's
+        triggers keep ``runner_labels`` in step with the ``labels`` column (migration 0005).
         """
         old, new = convert.runner_row(before), convert.runner_row(after)
         changed = {column: value for column, value in new.items() if old[column] != value}
@@ -170,9 +170,6 @@ class SqlRunnerRepository(SqlRepository):
             )
         if result.rowcount != 1:
             return False
-        if before.labels != after.labels:
-            await self._execute(delete(runner_labels).where(runner_labels.c.runner_id == after.id))
-            await self._insert_labels(after.id, after.labels)
         if transition is not None:
             await self._execute(
                 runner_transitions.insert().values(convert.transition_row(transition))
