@@ -19,6 +19,8 @@ from gharts_http.bootstrap import Services
 from gharts_http.dashboard.config import DashboardConfig, dashboard_config
 from gharts_http.dashboard.context import Dashboard, dependencies
 from gharts_http.dashboard.controllers.admin import AdminPages
+from gharts_http.dashboard.controllers.admin_clients import AdminClientPages
+from gharts_http.dashboard.controllers.admin_teams import AdminTeamPages
 from gharts_http.dashboard.controllers.auth import AuthPages
 from gharts_http.dashboard.controllers.events import EventStream
 from gharts_http.dashboard.controllers.provision import ProvisionPages
@@ -82,7 +84,16 @@ def dashboard_handlers(
     services.resources.push_async_callback(dashboard.changes.close)
     pages = Router(
         path="/",
-        route_handlers=[AuthPages, RunnerPages, ProvisionPages, TeamPages, AdminPages, EventStream],
+        route_handlers=[
+            AuthPages,
+            RunnerPages,
+            ProvisionPages,
+            TeamPages,
+            AdminPages,
+            AdminTeamPages,
+            AdminClientPages,
+            EventStream,
+        ],
         dependencies=dependencies(dashboard),
         exception_handlers=dict(EXCEPTION_HANDLERS),
         include_in_schema=False,
