@@ -19,8 +19,11 @@ from gharts_http.bootstrap import Services
 from gharts_http.dashboard.config import DashboardConfig, dashboard_config
 from gharts_http.dashboard.context import Dashboard, dependencies
 from gharts_http.dashboard.controllers.admin import AdminPages
+from gharts_http.dashboard.controllers.admin_audit import AdminAuditPages
 from gharts_http.dashboard.controllers.admin_clients import AdminClientPages
+from gharts_http.dashboard.controllers.admin_security import AdminSecurityPages
 from gharts_http.dashboard.controllers.admin_teams import AdminTeamPages
+from gharts_http.dashboard.controllers.admin_users import AdminUserPages
 from gharts_http.dashboard.controllers.auth import AuthPages
 from gharts_http.dashboard.controllers.events import EventStream
 from gharts_http.dashboard.controllers.provision import ProvisionPages
@@ -92,6 +95,9 @@ def dashboard_handlers(
             AdminPages,
             AdminTeamPages,
             AdminClientPages,
+            AdminUserPages,
+            AdminAuditPages,
+            AdminSecurityPages,
             EventStream,
         ],
         dependencies=dependencies(dashboard),

@@ -1,4 +1,10 @@
-"""The runners pages: the list with filters and paging, one runner's detail, refresh, delete."""
+"""The runners pages: the list with filters and paging, one runner's detail, refresh, delete.
+
+Batch deprovision: the list's checkboxes send the chosen runners to ``/runners/deprovision``
+(a plain GET form, so it works without JavaScript), which lists the ones that would be removed;
+its POST deprovisions each through the same service call as a single delete, and says what
+became of every one (a runner another person may not see stays the 404 it always is).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,16 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from gharts_core.errors import RunnerNotFound, ValidationFailed
-from gharts_core.model import RunnerStatus
+from gharts_core.errors import GhartsError, RunnerNotFound, ValidationFailed
+from gharts_core.model import RunnerRecord, RunnerStatus
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_core.services.runners import RunnerQuery
-from gharts_http.dashboard.context import DashboardDep, ViewerDep
+from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
 from gharts_http.dashboard.pages import page, redirect
+from gharts_http.dashboard.sessions import Viewer
 
 PAGE_SIZE = 50
+MAX_BATCH = 100
 STATUSES = tuple(status.value for status in RunnerStatus)
 
 
@@ -25,6 +33,22 @@ def _runner_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise RunnerNotFound(value) from None
+
+
+def _chosen(values: list[str]) -> list[uuid.UUID]:
+    """Return the chosen runner ids, each once, in the order given."""
+    ids = list(dict.fromkeys(_runner_id(value) for value in values if value))
+    if not ids:
+        raise ValidationFailed({"runner": "choose at least one runner"}, "No runner was chosen.")
+    if len(ids) > MAX_BATCH:
+        raise ValidationFailed({"runner": f"at most {MAX_BATCH} runners at once"})
+    return ids
+
+
+async def _visible(
+    dashboard: Dashboard, viewer: Viewer, ids: list[uuid.UUID]
+) -> list[RunnerRecord]:
+    return [await dashboard.services.runners.get(viewer.principal, runner_id) for runner_id in ids]
 
 
 def _status(value: str | None) -> RunnerStatus | None:
@@ -144,3 +168,45 @@ class RunnerPages(Controller):
             viewer.principal, _runner_id(runner_id)
         )
         return redirect(f"/runners/{runner.id}")
+
+    @get("/runners/deprovision")
+    async def confirm_batch(
+        self,
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        *,
+        runner: FromQuery[list[str] | None] = None,
+    ) -> Response[str]:
+        """List the chosen runners and how many would be removed; ask for confirmation."""
+        runners = await _visible(dashboard, viewer, _chosen(runner or []))
+        live = [r for r in runners if r.status is not RunnerStatus.DELETED]
+        gone = [r for r in runners if r.status is RunnerStatus.DELETED]
+        context = {"viewer": viewer, "active": "runners", "live": live, "gone": gone}
+        return page("runner_batch.html", context)
+
+    @post("/runners/deprovision", status_code=200)
+    async def deprovision_batch(
+        self, request: Request[Any, Any, Any], dashboard: DashboardDep, viewer: ViewerDep
+    ) -> Response[str]:
+        """Deprovision every chosen runner; say which were removed and which failed, and why."""
+        form = await request.form()
+        dashboard.check_form(request, viewer, form)
+        ids = _chosen([str(value) for value in form.getall("runner", [])])
+        runners = await _visible(dashboard, viewer, ids)
+        outcomes: list[dict[str, object]] = []
+        for record in runners:
+            try:
+                done = await dashboard.services.runners.deprovision(viewer.principal, record.id)
+            except GhartsError as error:
+                outcomes.append({"runner": record, "error": error.detail, "code": error.code.value})
+            else:
+                outcomes.append({"runner": done, "error": None, "code": None})
+        failed = sum(1 for outcome in outcomes if outcome["error"])
+        context = {
+            "viewer": viewer,
+            "active": "runners",
+            "outcomes": outcomes,
+            "removed": len(outcomes) - failed,
+            "failed": failed,
+        }
+        return page("runner_batch_done.html", context)

@@ -18,7 +18,14 @@
       .then(function (html) {
         var parsed = new DOMParser().parseFromString(html, "text/html");
         var fresh = parsed.getElementById(container.id);
-        if (fresh) { container.replaceWith(fresh); }
+        if (fresh) {
+          // Keep the runners chosen for a batch deprovision across the refresh.
+          container.querySelectorAll("input[type=checkbox][name=runner]:checked").forEach(function (box) {
+            var same = fresh.querySelector('input[name=runner][value="' + box.value + '"]');
+            if (same) { same.checked = true; }
+          });
+          container.replaceWith(fresh);
+        }
         document.body.dataset.liveUpdates = String(Number(document.body.dataset.liveUpdates || 0) + 1);
       })
       .catch(function () { /* the next event tries again */ });

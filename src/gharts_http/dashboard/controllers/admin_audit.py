@@ -1,0 +1,191 @@
+"""``/admin/audit``: the audit log with filters, paging, before/after diffs and export links.
+
+The export (``/admin/audit/export?format=jsonl|csv`` with the page's filters) streams the same
+file ``GET /api/v1/admin/audit/export`` writes, through the same service call, with the
+session's authority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC
+
+from litestar import Controller, Response, get
+from litestar.params import FromQuery
+from litestar.response import Stream
+
+from gharts_core.errors import ValidationFailed
+from gharts_core.model import AuditAction, AuditEvent, AuditOutcome
+from gharts_core.ports.storage import MAX_PAGE_SIZE, Page, PageResult
+from gharts_core.services.admin_audit import AuditQuery
+from gharts_http.audit_export import (
+    audit_csv_header,
+    audit_to_csv_row,
+    audit_to_jsonl_line,
+    csv_line,
+)
+from gharts_http.dashboard.audit_diff import changes_of, other_details
+from gharts_http.dashboard.context import DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._admin_forms import (
+    PAGE_SIZE,
+    choice,
+    local_input,
+    moment,
+    offset_of,
+    pager,
+    query_string,
+    text,
+)
+from gharts_http.dashboard.pages import SECURITY_HEADERS, page
+
+ACTIONS = tuple(action.value for action in AuditAction)
+OUTCOMES = tuple(outcome.value for outcome in AuditOutcome)
+_MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+_CHUNK_BYTES = 64 * 1024
+
+
+def audit_rows(found: PageResult[AuditEvent]) -> list[dict[str, object]]:
+    """Return the rows as the audit table shows them: the event, its diff, its other details."""
+    return [
+        {"event": event, "changes": changes_of(event), "details": other_details(event)}
+        for event in found.items
+    ]
+
+
+def audit_filters(
+    *,
+    actor: str | None,
+    action: str | None,
+    target: str | None,
+    outcome: str | None,
+    since: str | None,
+    until: str | None,
+    team: str | None = None,
+) -> tuple[AuditQuery, dict[str, str]]:
+    """Return the query of the filter form, and its values as the form shows them again."""
+    query = AuditQuery(
+        actor=text(actor),
+        action=text(action),
+        team=text(team),
+        target=text(target),
+        outcome=choice("outcome", AuditOutcome, outcome),
+        since=moment("since", since),
+        until=moment("until", until),
+    )
+    shown = {
+        "actor": query.actor or "",
+        "action": query.action or "",
+        "team": query.team or "",
+        "target": query.target or "",
+        "outcome": query.outcome.value if query.outcome else "",
+        "since": local_input(query.since),
+        "until": local_input(query.until),
+    }
+    return query, shown
+
+
+async def _file(events: AsyncIterator[AuditEvent], export_format: str) -> AsyncIterator[bytes]:
+    buffer = bytearray()
+    if export_format == "csv":
+        buffer += csv_line(audit_csv_header()).encode()
+    async for event in events:
+        line = (
+            csv_line(audit_to_csv_row(event))
+            if export_format == "csv"
+            else audit_to_jsonl_line(event)
+        )
+        buffer += line.encode()
+        if len(buffer) >= _CHUNK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+class AdminAuditPages(Controller):
+    """The audit log, for admins only."""
+
+    path = "/admin/audit"
+    include_in_schema = False
+
+    @get("/")
+    async def audit(
+        self,
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        *,
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        team: FromQuery[str | None] = None,
+        target: FromQuery[str | None] = None,
+        outcome: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        page_number: FromQuery[int] = 1,
+    ) -> Response[str]:
+        """One page of audit rows matching the filters, newest first."""
+        query, filters = audit_filters(
+            actor=actor,
+            action=action,
+            team=team,
+            target=target,
+            outcome=outcome,
+            since=since,
+            until=until,
+        )
+        number, offset = offset_of(page_number)
+        services = dashboard.services
+        found = await services.audit.list_audit(
+            viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
+        )
+        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
+        context = {
+            "viewer": viewer,
+            "active": "admin",
+            "rows": audit_rows(found),
+            "total": found.total,
+            "filters": filters,
+            "teams": [t.name for t in teams.items],
+            "actions": ACTIONS,
+            "outcomes": OUTCOMES,
+            "export_jsonl": "/admin/audit/export?" + query_string(filters, format="jsonl"),
+            "export_csv": "/admin/audit/export?" + query_string(filters, format="csv"),
+            **pager("/admin/audit", filters, number, found.total),
+        }
+        return page("admin/audit.html", context)
+
+    @get("/export")
+    async def export(
+        self,
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        *,
+        format: FromQuery[str] = "jsonl",  # noqa: A002 - the API's parameter name
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        team: FromQuery[str | None] = None,
+        target: FromQuery[str | None] = None,
+        outcome: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> Stream:
+        """Stream every row matching the filters as JSON Lines or CSV, newest first."""
+        if format not in _MEDIA_TYPES:
+            raise ValidationFailed({"format": "one of: jsonl, csv"})
+        query, _ = audit_filters(
+            actor=actor,
+            action=action,
+            team=team,
+            target=target,
+            outcome=outcome,
+            since=since,
+            until=until,
+        )
+        services = dashboard.services
+        events = await services.audit.export_audit(viewer.principal, query)
+        name = f"gharts-audit-{services.clock.now().astimezone(UTC):%Y%m%dT%H%M%SZ}.{format}"
+        headers: Mapping[str, str] = {
+            **SECURITY_HEADERS,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        }
+        return Stream(_file(events, format), media_type=_MEDIA_TYPES[format], headers=headers)

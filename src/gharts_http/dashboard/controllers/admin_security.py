@@ -1,0 +1,102 @@
+"""``/admin/security``: security events with filters (type, severity, team, time range)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.params import FromQuery
+
+from gharts_core.model import SecurityEvent, SecurityEventType, Severity
+from gharts_core.ports.storage import MAX_PAGE_SIZE, Page, PageResult
+from gharts_core.services.admin_audit import SecurityEventQuery
+from gharts_http.dashboard.audit_diff import shown
+from gharts_http.dashboard.context import DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._admin_forms import (
+    PAGE_SIZE,
+    choice,
+    local_input,
+    moment,
+    offset_of,
+    pager,
+    text,
+)
+from gharts_http.dashboard.pages import page
+
+TYPES = tuple(kind.value for kind in SecurityEventType)
+SEVERITIES = tuple(severity.value for severity in Severity)
+
+
+def security_rows(found: PageResult[SecurityEvent]) -> list[dict[str, object]]:
+    """Return the events as the table shows them: the event and its details as text."""
+    return [
+        {"event": event, "details": {k: shown(v) for k, v in sorted(event.details.items())}}
+        for event in found.items
+    ]
+
+
+def security_filters(
+    *,
+    type_: str | None,
+    severity: str | None,
+    since: str | None,
+    until: str | None,
+    team: str | None = None,
+) -> tuple[SecurityEventQuery, dict[str, str]]:
+    """Return the query of the filter form, and its values as the form shows them again."""
+    query = SecurityEventQuery(
+        type=choice("type", SecurityEventType, type_),
+        severity=choice("severity", Severity, severity),
+        team=text(team),
+        since=moment("since", since),
+        until=moment("until", until),
+    )
+    shown_filters = {
+        "type": query.type.value if query.type else "",
+        "severity": query.severity.value if query.severity else "",
+        "team": query.team or "",
+        "since": local_input(query.since),
+        "until": local_input(query.until),
+    }
+    return query, shown_filters
+
+
+class AdminSecurityPages(Controller):
+    """Security events, for admins only."""
+
+    path = "/admin/security"
+    include_in_schema = False
+
+    @get("/")
+    async def events(
+        self,
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        *,
+        type: FromQuery[str | None] = None,  # noqa: A002 - the API's filter name
+        severity: FromQuery[str | None] = None,
+        team: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        page_number: FromQuery[int] = 1,
+    ) -> Response[str]:
+        """One page of security events matching the filters, newest first."""
+        query, filters = security_filters(
+            type_=type, severity=severity, team=team, since=since, until=until
+        )
+        number, offset = offset_of(page_number)
+        services = dashboard.services
+        found = await services.audit.list_security_events(
+            viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
+        )
+        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
+        context = {
+            "viewer": viewer,
+            "active": "admin",
+            "rows": security_rows(found),
+            "total": found.total,
+            "filters": filters,
+            "teams": [t.name for t in teams.items],
+            "types": TYPES,
+            "severities": SEVERITIES,
+            **pager("/admin/security", filters, number, found.total),
+        }
+        return page("admin/security.html", context)
