@@ -236,7 +236,7 @@ class SqlUnitOfWork:
                 with translated():
                     await session.commit()
                 if runners_written and self._runner_writes is not None:
-                    pass
+                    self._runner_writes.publish()
         except StorageUnavailable:
             self._write_failed()
             raise

@@ -1,9 +1,10 @@
 """Runner changes, fanned out to every open dashboard page of this process.
 
 One watch per process (:func:`gharts_adapters.storage.changes.runner_changes`: PostgreSQL
-``LISTEN``, or a cheap SQLite fingerprint) runs while at least one page listens and raises
-:attr:`RunnerChanges.version`; the dashboard's own changes raise it at once. Each page's
-server-sent-event stream waits on :meth:`RunnerChanges.wait`.
+``LISTEN``; on SQLite the store's own announcement of every runner change this process commits,
+plus a cheap check for other processes) starts when the first page listens and raises
+:attr:`RunnerChanges.version`. Each page's server-sent-event stream waits on
+:meth:`RunnerChanges.wait`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 
+from gharts_adapters.storage import SqlStore
 from gharts_adapters.storage.changes import runner_changes
 from gharts_http.bootstrap import Services
 
@@ -36,9 +38,11 @@ class RunnerChanges:
 
     @classmethod
     def for_services(cls, services: Services) -> RunnerChanges:
-        """Watch the database of ``services``."""
-        url = services.settings.database.url
-        return cls(lambda: runner_changes(url))
+        """Watch the database of ``services`` (nothing to watch on a store without SQL)."""
+        store = services.store
+        if not isinstance(store, SqlStore):
+            return cls(None)
+        return cls(lambda: runner_changes(store))
 
     @property
     def version(self) -> int:
