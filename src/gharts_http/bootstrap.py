@@ -77,14 +77,14 @@ class Services:
 
 def _simulated_github(
     settings: Settings, clock: Clock, resources: AsyncExitStack
-) -> tuple[RunnerPlatform, GitHubSimulator]:
+) -> tuple[RunnerPlatform, GitHubSimulator, GitHubAdapterSettings]:
     github = wire_simulator(
         scope=settings.github.scope,
         web_url=settings.github.web_url or "https://github.com",
         clock=clock,
     )
     resources.push_async_callback(github.client.aclose)
-    return github.platform, github.simulator
+    return github.platform, github.simulator, github.settings
 
 
 def _drift_settings(settings: Settings) -> DriftSettings:
@@ -99,7 +99,9 @@ def _drift_settings(settings: Settings) -> DriftSettings:
     )
 
 
-def _real_github(settings: Settings, clock: Clock, resources: AsyncExitStack) -> RunnerPlatform:
+def _real_github(
+    settings: Settings, clock: Clock, resources: AsyncExitStack
+) -> tuple[RunnerPlatform, GitHubAdapterSettings]:
     github = settings.github
     if github.app_id is None or github.installation_id is None or not github.private_key:
         raise ValueError("github.app_id, installation_id and the private key are required")
@@ -113,7 +115,7 @@ def _real_github(settings: Settings, clock: Clock, resources: AsyncExitStack) ->
         api_url=github.api_url,
         web_url=github.web_url,
     )
-    return build_runner_platform(adapter_settings, client, clock=clock)
+    return build_runner_platform(adapter_settings, client, clock=clock), adapter_settings
 
 
 def _verifier(settings: Settings, clock: Clock, resources: AsyncExitStack) -> TokenVerifier:
@@ -137,11 +139,14 @@ def bootstrap(
     resources = AsyncExitStack()
     clock = clock or SystemClock()
     simulator: GitHubSimulator | None = None
+    # How long a JIT call can take is known only of the adapter built here, not of one passed in.
+    longest_jit_call: timedelta | None = None
     if github is None:
         if settings.github.mode is GitHubMode.SIMULATOR:
-            github, simulator = _simulated_github(settings, clock, resources)
+            github, simulator, adapter = _simulated_github(settings, clock, resources)
         else:
-            github = _real_github(settings, clock, resources)
+            github, adapter = _real_github(settings, clock, resources)
+        longest_jit_call = timedelta(seconds=adapter.longest_jit_call)
     if identity is None:
         identity = _verifier(settings, clock, resources)
     if store is None:
@@ -152,7 +157,9 @@ def bootstrap(
         resources.push_async_callback(store.close)
     pending_ttl = timedelta(seconds=settings.sync.pending_ttl_seconds)
     sync_settings = SyncSettings(
-        drift=_drift_settings(settings), audit_retention_days=settings.audit.retention_days
+        drift=_drift_settings(settings),
+        audit_retention_days=settings.audit.retention_days,
+        first_cycle_provisioning_grace=longest_jit_call,
     )
     enforcement = WebhookEnforcement(settings.sync.webhook_enforcement.value)
     # Every GitHub call and token check is metered, whoever makes it (API, worker, CLI).

@@ -49,6 +49,22 @@ class RetryPolicy:
         return cls(attempts=attempts, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
 
 
+def longest_retried(policy: RetryPolicy, one_try: float) -> float:
+    """Return the most seconds a call retried by ``policy`` takes, each try taking ``one_try``.
+
+    stamina waits ``min(wait_max, wait_initial * 2**(n-1) + jitter)`` before retry ``n`` and
+    stops after ``attempts`` tries or once a try fails ``timeout`` seconds after the first began,
+    so the last try starts before ``timeout`` plus the longest wait.
+    """
+    waits = [
+        min(policy.wait_max, policy.wait_initial * 2.0 ** (n - 1) + policy.wait_jitter)
+        for n in range(1, policy.attempts)
+    ]
+    by_attempts = policy.attempts * one_try + sum(waits)
+    by_deadline = policy.timeout + max(waits, default=0.0) + one_try
+    return min(by_attempts, by_deadline)
+
+
 @attrs.frozen
 class GitHubSettings:
     """Everything the adapter needs: which runners, where GitHub is, and the app's identity."""
@@ -62,6 +78,20 @@ class GitHubSettings:
     timeouts: Timeouts = Timeouts()
     retry: RetryPolicy = RetryPolicy()
     user_agent: str = "gharts"
+
+    @property
+    def longest_jit_call(self) -> float:
+        """Return the most seconds ``create_jit_config`` can take, given the timeouts and retries.
+
+        One try is bounded by :attr:`Timeouts.total`. An installation token may be fetched first
+        (an idempotent call, retried by :attr:`retry`), and a cached token GitHub refuses costs
+        one more fetch and one more try, so one attempt costs at most twice a fetch and a try.
+        Attempts are retried by :attr:`retry` (only while the request never left). A
+        ``provisioning`` row older than this is in flight in no process: its call has ended.
+        """
+        one_try = self.timeouts.total
+        token = longest_retried(self.retry, one_try)
+        return longest_retried(self.retry, 2 * (token + one_try))
 
     @property
     def registration_url(self) -> str:

@@ -13,6 +13,12 @@ listing GitHub's runners fails, the cycle is recorded with that error and the
 :class:`~gharts_core.errors.GitHubError` is re-raised, for the worker to log and the trigger
 endpoint to answer with.
 
+Stuck reservations: a ``provisioning`` row is resolved against GitHub by name (adopted, removed
+or retired) once older than ``provisioning_grace``. A process's first cycle uses
+``first_cycle_provisioning_grace`` instead when shorter: the longest a GitHub call creating a
+runner can take, so that a row older than it is in flight in no replica and the slots a crash
+left are freed at once after a restart, not a grace later.
+
 Leadership: the worker that runs a cycle passes its name as ``leader``; the report is saved with
 that name and the time as the heartbeat, in the same write. It also passes a ``fence``, asked
 before every action (each runner's GitHub removal and write) and before the report: a worker that
@@ -95,6 +101,13 @@ class SyncSettings:
     purge_interval: timedelta = attrs.field(
         default=timedelta(hours=1), validator=attrs.validators.ge(timedelta(0))
     )
+    #: The longest a GitHub call creating a runner can take (``None``: unknown). A process's
+    #: first cycle resolves every ``provisioning`` row older than this (or than the grace, if
+    #: shorter): such a row is in flight nowhere, so it was left by a crash or an unknown outcome.
+    first_cycle_provisioning_grace: timedelta | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.gt(timedelta(0))),
+    )
 
 
 class LeadershipLost(Conflict):
@@ -142,6 +155,7 @@ class SyncService:
         # (url, etag) of the listing's pages as the store keeps them; None until read once, so a
         # restarted worker sends the ETags the last cycle saw and unchanged pages cost a 304.
         self._kept_pages: tuple[tuple[str, str], ...] | None = None
+        self._first_cycle = True
 
     async def status(self) -> SyncState:
         """Return the shared sync state: leader, heartbeat, last report, number of cycles."""
@@ -192,13 +206,21 @@ class SyncService:
             raise
         async with self._store.unit_of_work(read_only=True) as uow:
             records = await uow.runners.list_live()
-        result = detect_drift(records, observed, self._settings.drift, cycle.started_at)
+        result = detect_drift(records, observed, self._drift_settings(), cycle.started_at)
+        self._first_cycle = False
         self._teams.clear()
         for actions in _by_runner(result.actions):
             await self._fenced(cycle)
             await self._reconcile(actions, cycle)
         self._reported &= {_drift_key(a) for a in result.actions if isinstance(a, _DRIFT)}
         return await self._finish(cycle, observed=result.observed, unmanaged=result.unmanaged)
+
+    def _drift_settings(self) -> DriftSettings:
+        """Return the detector's settings, with the shorter first-cycle grace on the first cycle."""
+        drift, first = self._settings.drift, self._settings.first_cycle_provisioning_grace
+        if not self._first_cycle or first is None or first >= drift.provisioning_grace:
+            return drift
+        return attrs.evolve(drift, provisioning_grace=first)
 
     async def _recall_pages(self) -> None:
         """Hand GitHub's adapter the pages (and ETags) the store kept, once per process."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from litestar import Litestar
 from gharts_adapters.github import GitHubSettings, RetryPolicy, TokenCache, build_runner_platform
 from gharts_adapters.github.simulator import Faults, GitHubSimulator, mount_simulator
 from gharts_adapters.github.simulator.wiring import SimulatedGitHub, app_key_pair
+from gharts_core.ports.github import JitRequest
 from gharts_core.testing.clock import FakeClock
 from tests.contract.github.github_openapi import ExchangeRecorder, GitHubOpenAPI
 
@@ -229,6 +231,7 @@ async def test_control_api_lists_runners_with_their_scope(github: SimulatedGitHu
         {"status": 200},
         {"rate": 1.5},
         {"latency_ms": -1},
+        {"answer_latency_ms": -1},
         {"colour": "red"},
         {"timeout": "yes"},
     ],
@@ -336,3 +339,22 @@ async def test_mounted_simulator_serves_the_adapter_and_links_under_its_prefix(
     pages = {status: n for (op, status), n in simulator.responses.items() if op == "list_runners"}
     expected = (150, {200: 2}, 150)
     assert expected == (len(runners), pages, control.json()["total_count"])
+
+
+async def test_a_late_answer_comes_after_github_created_the_runner(
+    github: SimulatedGitHub,
+) -> None:
+    """``answer_latency_ms``: the runner exists on GitHub while its creator still waits."""
+    await github.platform.list_runners()  # the installation token, fetched before the faults
+    github.simulator.set_faults(Faults(answer_latency_ms=60_000))
+    call = asyncio.create_task(github.platform.create_jit_config(JitRequest("late", 1, ("x",))))
+    try:
+        for _ in range(1000):
+            listed = await github.client.get("/_simulator/runners")
+            if listed.json()["runners"]:
+                break
+            await asyncio.sleep(0.01)
+        names = [runner["name"] for runner in listed.json()["runners"]]
+        assert (["late"], False) == (names, call.done())
+    finally:
+        call.cancel()

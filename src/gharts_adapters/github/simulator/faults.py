@@ -28,15 +28,19 @@ def _rate(_instance: object, _attribute: attrs.Attribute[Any], value: float) -> 
 class Faults:
     """What goes wrong, for every GitHub API request until cleared (or for ``times`` of them).
 
-    ``latency_ms`` delays every request. With probability ``rate`` (drawn from a generator
-    seeded with ``seed``, so runs repeat) a request instead hangs (``timeout``), hits a
-    secondary rate limit (``secondary_limit``, with ``retry_after``) or answers ``status``.
+    ``latency_ms`` delays every request before it has any effect; ``answer_latency_ms`` delays
+    every answer after the request had its effect (GitHub created the runner, the caller has not
+    heard yet: what a timeout or a crash mid-call leaves behind). With probability ``rate``
+    (drawn from a generator seeded with ``seed``, so runs repeat) a request instead hangs
+    (``timeout``), hits a secondary rate limit (``secondary_limit``, with ``retry_after``) or
+    answers ``status``.
     ``rate_limit_remaining`` sets the primary budget left in the current window.
     """
 
     status: int | None = attrs.field(default=None, validator=_status)
     rate: float = attrs.field(default=1.0, validator=_rate)
     latency_ms: int = attrs.field(default=0, validator=_non_negative)
+    answer_latency_ms: int = attrs.field(default=0, validator=_non_negative)
     rate_limit_remaining: int | None = attrs.field(default=None, validator=_non_negative)
     secondary_limit: bool = False
     retry_after: int = attrs.field(default=60, validator=_non_negative)

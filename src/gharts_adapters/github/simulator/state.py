@@ -91,7 +91,10 @@ class GitHubSimulator(RunnerStore):
     ) -> Result:
         """Answer one GitHub API request: faults, then credentials, then the rate limit."""
         self.calls[operation] += 1
+        faults = self._draw.faults if self._draw is not None else None
         result = await self._serve(authorization, action, app_jwt=app_jwt)
+        if faults is not None and faults.answer_latency_ms:
+            await asyncio.sleep(faults.answer_latency_ms / 1000)
         self.responses[(operation, result.status)] += 1
         self.requests.append(RecordedRequest(operation, scope, result.status))
         return result
