@@ -43,6 +43,8 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
         "team": "/teams/demo",
         "not-found": "/runners/nope",
         "admin-not-yet": "/admin/users",
+        "admin-teams": "/admin/teams",
+        "admin-team": "/admin/teams/demo",
     }
     for name, path in pages.items():
         page.goto(dev_server.base_url + path)
@@ -53,6 +55,12 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     page.get_by_label("Labels").fill("gpu-a100 nope")
     page.get_by_test_id("dry-run").wait_for()
     found["provision-dry-run"] = serious_violations(page, axe)
+    page.goto(dev_server.base_url + "/admin/teams/demo")
+    page.get_by_label("Allowed label patterns").fill("size-(small|large)")
+    page.get_by_role("button", name="Preview the change").click()
+    page.get_by_test_id("impact").wait_for()
+    found["admin-team-preview"] = serious_violations(page, axe)
+    screenshot(page, "a11y-admin-team-preview")
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("heading", name="You are logged out").wait_for()
     found["logged-out"] = serious_violations(page, axe)
