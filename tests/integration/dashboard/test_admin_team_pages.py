@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -166,3 +167,31 @@ async def test_a_quota_goes_back_to_unlimited_and_the_change_is_listed(dev: DevD
 def _code(html: str) -> str | None:
     found = re.search(r"<code[^>]*>([A-Z_]+)</code>", html)
     return found.group(1) if found else None
+
+
+async def test_deactivation_with_a_reason_then_reactivation_and_a_client_enabled_again(
+    dev: DevDashboard, ids: tuple[str, str]
+) -> None:
+    client_id, _member = ids
+    http = dev.http
+    await log_in(http)
+    token = csrf_token((await http.get("/admin/teams/demo")).text)
+
+    off = await http.post(
+        "/admin/teams/demo/deactivate", data={"csrf_token": token, "reason": "moving to ARC"}
+    )
+    assert "inactive: moving to ARC" in off.text
+    assert "Reactivate the team" in off.text
+    on = await http.post("/admin/teams/demo/reactivate", data={"csrf_token": token})
+    assert "The team was reactivated." in on.text
+    assert (await dev.services.teams.get_team(SYSTEM, "demo")).is_active
+
+    path = f"/admin/teams/demo/clients/{client_id}"
+    await http.post(f"{path}/disable", data={"csrf_token": token, "reason": "rotated"})
+    enabled = await http.post(f"{path}/enable", data={"csrf_token": token})
+    assert "The client was enabled." in enabled.text
+    assert (await dev.services.clients.get_client(SYSTEM, uuid.UUID(client_id))).client.is_active
+    elsewhere = await http.post(
+        f"/admin/teams/nobody/clients/{client_id}/disable", data={"csrf_token": token}
+    )
+    assert 404 == elsewhere.status_code
