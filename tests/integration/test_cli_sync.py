@@ -13,6 +13,7 @@ import attrs
 import pytest
 from sqlalchemy import text
 
+from gharts_adapters.github.simulator.wiring import app_key_pair
 from gharts_adapters.storage import create_engine, upgrade
 from gharts_adapters.storage.leadership import SYNC_LOCK_KEY
 from gharts_core.errors import GitHubUnavailable
@@ -23,10 +24,29 @@ from gharts_http.bootstrap import Services, bootstrap
 from gharts_http.cli import support as cli_support
 from gharts_http.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from gharts_http.settings import load_settings
-from tests.integration.cli_harness import Cli, make_cli
+from tests.integration.cli_harness import Cli, clean_environment, make_cli
 from tests.postgres import require_postgres, temporary_database
 
 LABELS = ("gpu-a100", "team-ml")
+
+
+def app_mode_cli(
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Cli:
+    """``gharts`` configured as a GitHub App; the ``github`` fixture stands in for GitHub."""
+    clean_environment(monkeypatch)
+    key = tmp_path / "app.pem"
+    key.write_text(app_key_pair()[0])
+    config = tmp_path / "gharts.toml"
+    config.write_text(
+        f'[database]\nurl = "{database_url}"\n'
+        f'[github]\nmode = "app"\nscope = "org:acme"\napi_url = "http://127.0.0.1:9"\n'
+        f'app_id = 1001\ninstallation_id = 2002\nprivate_key_path = "{key}"\n'
+    )
+    return Cli(config, database_url, capsys)
 
 
 @pytest.fixture
@@ -36,10 +56,10 @@ def cli(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Cli:
-    return make_cli(sqlite_url, tmp_path, capsys, monkeypatch)
+    return app_mode_cli(sqlite_url, tmp_path, capsys, monkeypatch)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def github(monkeypatch: pytest.MonkeyPatch) -> FakeRunnerPlatform:
     """The in-memory GitHub fake, handed to the services the CLI bootstraps."""
     fake = FakeRunnerPlatform()
@@ -114,7 +134,7 @@ def stored_status(cli: Cli, runner: RunnerRecord) -> RunnerStatus:
 
 
 def test_one_cycle_resolves_a_stuck_row_and_prints_the_report(cli: Cli) -> None:
-    """On the simulator, a row stuck in provisioning is marked deleted; exit status 0."""
+    """A row stuck in provisioning, unknown to GitHub, is marked deleted; exit status 0."""
     stuck = on_services(cli, seeding(RunnerStatus.PROVISIONING, age=timedelta(hours=1)))
 
     result = cli("sync", "--once")
@@ -194,9 +214,30 @@ async def test_sync_refuses_while_another_worker_leads(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On PostgreSQL the cycle runs only under the lock: CONFLICT while someone holds it."""
-    cli = make_cli(pg_locked, tmp_path, capsys, monkeypatch)
+    cli = app_mode_cli(pg_locked, tmp_path, capsys, monkeypatch)
 
     result = await asyncio.to_thread(cli, "sync", "--once")
 
     assert (EXIT_FAILED, "") == (result.code, result.out)
     assert "error: CONFLICT: Another worker leads; it runs at its next interval.\n" == result.err
+
+
+@pytest.mark.parametrize("command", [["sync", "--once"], ["worker"]])
+def test_simulator_mode_is_refused_with_the_way_to_share_one(
+    sqlite_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    """Issue 12: a worker or cycle on a GitHub of its own would retire the server's runners."""
+    cli = make_cli(sqlite_url, tmp_path, capsys, monkeypatch)  # github.mode = "simulator"
+    runner = on_services(cli, seeding(RunnerStatus.PENDING, age=timedelta(minutes=1)))
+
+    result = cli(*command)
+
+    assert (EXIT_USAGE, "") == (result.code, result.out)
+    assert result.err.startswith(f"error: USAGE: gharts {' '.join(command)} refuses github.mode")
+    assert "gharts simulator --port N --state FILE" in result.err
+    assert "gharts serve --with-worker" in result.err
+    assert RunnerStatus.PENDING is stored_status(cli, runner)  # nothing was reconciled

@@ -19,7 +19,7 @@ from gharts_http.bootstrap import bootstrap
 from gharts_http.cli.run import app_for
 from tests.integration.api_support import settings_for
 from tests.integration.cli_harness import Cli, clean_environment
-from tests.processes import free_port
+from tests.processes import eventually, free_port
 
 GHARTS = (sys.executable, "-m", "gharts_http.cli")
 SCOPE = "org:acme"
@@ -51,9 +51,16 @@ def simulator_process(state: Path, port: int) -> Iterator[dict[str, Any]]:
 
 
 def _wait_until_it_answers(api_url: str) -> None:
-    # The announcement comes before uvicorn listens; connecting blocks no longer than that.
-    with httpx.Client(timeout=START_SECONDS, transport=httpx.HTTPTransport(retries=50)) as client:
-        client.get(f"{api_url}/_simulator/runners").raise_for_status()
+    # The announcement comes before uvicorn listens. Polled every 0.1 s: httpx's own connect
+    # retries back off exponentially and waited seconds after the port was open.
+    def answered() -> bool | None:
+        try:
+            httpx.get(f"{api_url}/_simulator/runners", timeout=5).raise_for_status()
+        except httpx.TransportError:
+            return None
+        return True
+
+    eventually(answered, timeout=START_SECONDS, what=f"gharts simulator at {api_url}")
 
 
 def app_mode_cli(

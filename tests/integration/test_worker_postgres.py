@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -28,8 +29,10 @@ from gharts_core.ports.github import (
 from gharts_core.ports.storage import AuditFilter, Page
 from gharts_http.bootstrap import Services, bootstrap
 from tests.integration.api_support import Api, settings_for
+from tests.integration.test_shared_simulator import SCOPE, simulator_process
 from tests.integration.worker_support import api_in_loop, cycles, eventually, worker
 from tests.postgres import require_postgres, temporary_database
+from tests.processes import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -190,10 +193,14 @@ async def test_stopping_the_worker_releases_the_lock(api: Api, pg_url: str, prob
     assert (False, True, None) == (held_while_running, taken, state.leader)
 
 
-def _worker_config(tmp_path: Path, url: str) -> Path:
+def _worker_config(tmp_path: Path, url: str, github: dict[str, Any]) -> Path:
+    """``gharts worker``'s configuration: the GitHub App of a ``gharts simulator`` process."""
     config = tmp_path / "gharts.toml"
     config.write_text(
-        f'[database]\nurl = "{url}"\n[github]\nmode = "simulator"\nscope = "org:acme"\n'
+        f'[database]\nurl = "{url}"\n[github]\nmode = "app"\nscope = "{SCOPE}"\n'
+        f'api_url = "{github["api_url"]}"\napp_id = {github["app_id"]}\n'
+        f"installation_id = {github['installation_id']}\n"
+        f'private_key_path = "{github["private_key_path"]}"\n'
     )
     return config
 
@@ -202,7 +209,12 @@ async def test_sigterm_stops_gharts_worker_gracefully(
     pg_url: str, probe: Probe, tmp_path: Path
 ) -> None:
     """``gharts worker`` leads, exits 0 on SIGTERM and leaves the lock free."""
-    config = _worker_config(tmp_path, pg_url)
+    with simulator_process(tmp_path / "sim" / "github.json", free_port()) as github:
+        config = _worker_config(tmp_path, pg_url, github)
+        await _run_worker_until_sigterm(config, probe)
+
+
+async def _run_worker_until_sigterm(config: Path, probe: Probe) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}
     process = await asyncio.create_subprocess_exec(
         *GHARTS, "--config", str(config), "worker", "--interval", str(INTERVAL),

@@ -1,6 +1,8 @@
 """``gharts serve``, ``gharts worker`` and ``gharts sync --once``: running the service.
 
-``serve`` and ``worker`` log JSON lines to stdout and stop gracefully on SIGINT or SIGTERM (exit
+``worker`` and ``sync --once`` refuse ``github.mode = "simulator"`` (exit 2): their simulated
+GitHub would be their own, empty (see :func:`refuse_a_private_simulator`). ``serve`` and
+``worker`` log JSON lines to stdout and stop gracefully on SIGINT or SIGTERM (exit
 status 0): the server finishes its requests, the worker its cycle, leadership is released and
 the services are closed. Neither applies migrations: run ``gharts db upgrade`` first.
 """
@@ -33,7 +35,7 @@ from gharts_http.cli.support import (
 from gharts_http.dashboard import dashboard_handlers
 from gharts_http.logging import configure_logging
 from gharts_http.metrics.worker import WorkerMetrics
-from gharts_http.settings import Settings
+from gharts_http.settings import GitHubMode, Settings
 from gharts_http.worker import run_cycle_once, run_worker
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -166,6 +168,24 @@ def run_serve(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ worker
 
 
+def refuse_a_private_simulator(settings: Settings, command: str) -> None:
+    """Raise :class:`UsageError` when ``command`` would reconcile against a GitHub of its own.
+
+    In simulator mode every process builds its own in-memory GitHub, empty: a worker or a
+    one-off cycle there sees none of the server's runners and would retire them all. A shared
+    simulator is configured as a GitHub App (``mode = "app"``, ``api_url`` at ``gharts
+    simulator``), which this does not refuse.
+    """
+    if settings.github.mode is GitHubMode.SIMULATOR:
+        raise UsageError(
+            f'gharts {command} refuses github.mode = "simulator": it would get a simulated '
+            "GitHub of its own, empty, that disagrees with the server's. Run `gharts simulator "
+            "--port N --state FILE` and configure every process as the GitHub App it prints "
+            '(mode = "app", [github] api_url = its URL), or run the worker inside '
+            "`gharts serve --with-worker` or `gharts dev`"
+        )
+
+
 async def _work(services: Services, interval: float | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -189,6 +209,7 @@ async def _worker(settings: Settings, interval: float | None) -> None:
 def run_worker_command(args: argparse.Namespace) -> int:
     """``gharts worker``: sync cycles until SIGINT or SIGTERM."""
     settings = load(args, require_github=True)
+    refuse_a_private_simulator(settings, "worker")
     _log_setup(args)
     if args.interval is not None and args.interval <= 0:
         raise UsageError("--interval must be positive")
@@ -200,6 +221,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
 
 
 async def _sync_once(services: Services) -> int:
+    refuse_a_private_simulator(services.settings, "sync --once")
     report = await run_cycle_once(
         services.sync,
         database_url=services.settings.database.url,
