@@ -30,6 +30,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
         json={"runner_name_prefix": "a11y", "labels": ["gpu-a100"], "team_name": "demo"},
     )
     runner = created["runner_id"]
+    admin_id = dev_server.api("GET", f"/api/v1/admin/users?email={ADMIN}")["users"][0]["id"]
     page.goto(dev_server.base_url + "/")
     found: dict[str, list[str]] = {"dev-login": serious_violations(page, axe)}
     log_in(page, dev_server.base_url, ADMIN)
@@ -42,7 +43,16 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
         "teams-list": "/teams",
         "team": "/teams/demo",
         "not-found": "/runners/nope",
-        "admin-not-yet": "/admin/users",
+        "admin-overview": "/admin/",
+        "admin-users": "/admin/users",
+        "admin-user-new": "/admin/users/new",
+        "admin-user": f"/admin/users/{admin_id}",
+        "admin-audit": "/admin/audit",
+        "admin-security": "/admin/security",
+        "admin-unknown": "/admin/no-such-page",
+        "team-audit": "/teams/demo/audit",
+        "team-security": "/teams/demo/security",
+        "runner-batch": f"/runners/deprovision?runner={runner}",
         "admin-teams": "/admin/teams",
         "admin-team": "/admin/teams/demo",
     }

@@ -19,7 +19,7 @@ __all__ = ["Bar", "Segment", "bar_chart", "stacked_bar_chart"]
 
 _LABEL_WIDTH = 150
 _PLOT_WIDTH = 420
-_VALUE_WIDTH = 90
+_VALUE_WIDTH = 130
 _ROW = 28
 _BAR = 18
 _TOP = 6

@@ -27,7 +27,7 @@ from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.worker import run_cycle_once
 
 STATUS_COLOURS = {
-    RunnerStatus.PROVISIONING.value: "#bf8700",
+    RunnerStatus.PROVISIONING.value: "#8250df",
     RunnerStatus.PENDING.value: "#d4a72c",
     RunnerStatus.ONLINE.value: "#1a7f37",
     RunnerStatus.BUSY.value: "#0550ae",
