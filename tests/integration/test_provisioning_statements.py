@@ -11,13 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
+from gharts_adapters.storage._sqlite_driver import OneTripConnection
 from tests.integration.api_support import Api
 
 #: The reservation (the team, read locked on PostgreSQL; the runner, whose labels the database's
 #: trigger writes; the first transition) and the bind (compare-and-set update, transition, audit).
 MAX_STATEMENTS = {"sqlite": 6, "postgresql": 6}
+#: SQLite's trips to aiosqlite's thread: per transaction BEGIN and COMMIT, one per write, two
+#: for the team query (its fetch closes the cursor).
+MAX_SQLITE_TRIPS = 11
 
 
 class Statements:
@@ -90,3 +95,27 @@ async def test_looking_up_a_caller_never_takes_the_write_lock(api: Api) -> None:
     begins = [s.strip().upper() for s in seen.sql if s.lstrip().upper().startswith("BEGIN")]
     assert begins, seen.sql
     assert "BEGIN" == begins[0], seen.sql
+
+
+async def test_a_jit_request_on_sqlite_hands_its_thread_one_trip_per_write(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiosqlite's own cursors cost four trips per query and three per write: 27 per request."""
+    await api.seed_team("alpha")
+    await api.seed_client("alpha-ci", "alpha")
+    machine = api.as_machine("alpha-ci")
+    first = await api.provision(machine)
+    assert 201 == first.status_code, first.text
+    trips: list[str] = []
+    handing = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", repr(function)))
+        return await handing(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counted)
+    with counting(api) as seen:
+        response = await api.provision(machine)
+
+    assert 201 == response.status_code, response.text
+    assert len(trips) <= MAX_SQLITE_TRIPS, (trips, seen.sql)
