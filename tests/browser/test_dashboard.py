@@ -35,7 +35,26 @@ def test_dev_login_lands_on_the_runners_page_as_the_admin(
 def test_the_form_dry_runs_labels_as_they_are_typed_and_shows_the_config_once(
     page: Page, dev_server: DevServer
 ) -> None:
+    me = dev_server.api("GET", "/api/v1/auth/me")
+    dev_server.api(
+        "POST",
+        "/api/v1/admin/teams",
+        json={"name": "render-farm", "allowed_runner_group_ids": [5, 7], "max_runners": 2},
+    )
+    dev_server.api("POST", "/api/v1/admin/teams/render-farm/members", json={"user_id": me["id"]})
     log_in(page, dev_server.base_url, ADMIN, path="/provision")
+    # The runner-group picker follows the team picker: another team, its groups; back, ours.
+    groups = page.get_by_label("Runner group")
+    page.get_by_label("Team").select_option("render-farm")
+    expect(groups.locator("option")).to_have_text(
+        ["The team's default: group 5", "Group 5 (default)", "Group 7"]
+    )
+    groups.select_option("7")
+    page.get_by_label("Team").select_option("demo")
+    expect(groups.locator("option")).to_have_text(
+        ["The team's default: group 1", "Group 1 (default)"]
+    )
+    expect(groups).to_have_value("")
     labels = page.get_by_label("Labels")
     labels.fill("gpu-a100 unknown-label")
     dry = page.get_by_test_id("dry-run")

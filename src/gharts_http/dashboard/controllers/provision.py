@@ -1,5 +1,8 @@
 """``/provision``: the form, its live policy dry run, and the JIT configuration shown once.
 
+The runner-group picker lists the chosen team's groups: without JavaScript it lists every team's
+(one ``<optgroup>`` each) and the POST refuses a group of another team with a sentence naming
+the team; with htmx, changing the team swaps the options (``/provision/runner-groups``).
 The JIT configuration is in the response to the form's POST only: never stored, never logged,
 sent with ``Cache-Control: no-store``, so it is gone once the person navigates away.
 """
@@ -11,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
 
 from gharts_core.errors import GhartsError, ValidationFailed
 from gharts_core.model import Team
@@ -42,6 +46,26 @@ def _text(form: Mapping[str, Any], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _chosen(teams: list[Team], name: str) -> Team | None:
+    return next(
+        (team for team in teams if team.name == name), teams[0] if len(teams) == 1 else None
+    )
+
+
+def _check_group(teams: list[Team], form: Mapping[str, Any]) -> None:
+    """Refuse a runner group the chosen team does not have (the no-JS picker lists them all)."""
+    group = _text(form, "runner_group_id")
+    team = _chosen(teams, _text(form, "team"))
+    if not group.isdigit() or team is None or int(group) in team.allowed_runner_group_ids:
+        return
+    allowed = ", ".join(map(str, team.allowed_runner_group_ids))
+    detail = (
+        f"Runner group {group} is not one of team '{team.name}''s runner groups ({allowed}); "
+        "choose one of them or the team's default."
+    )
+    raise ValidationFailed({"runner_group_id": detail}, detail)
+
+
 def _command(form: Mapping[str, Any]) -> ProvisionJitRunner:
     name = _text(form, "name")
     group = _text(form, "runner_group_id")
@@ -70,10 +94,13 @@ class ProvisionPages(Controller):
         *,
         error: GhartsError | None = None,
     ) -> Response[str]:
+        teams = await _teams(dashboard, viewer)
         context = {
             "viewer": viewer,
             "active": "provision",
-            "teams": await _teams(dashboard, viewer),
+            "teams": teams,
+            "group_teams": teams,
+            "selected": _text(form, "runner_group_id"),
             "form": {
                 key: _text(form, key)
                 for key in ("team", "labels", "name", "naming", "runner_group_id")
@@ -87,6 +114,23 @@ class ProvisionPages(Controller):
     async def show(self, dashboard: DashboardDep, viewer: ViewerDep) -> Response[str]:
         """Show the provisioning form."""
         return await self._form(dashboard, viewer, {"naming": "prefix"})
+
+    @get("/provision/runner-groups")
+    async def runner_groups(
+        self,
+        dashboard: DashboardDep,
+        viewer: ViewerDep,
+        team: FromQuery[str] = "",
+        runner_group_id: FromQuery[str] = "",
+    ) -> Response[str]:
+        """Answer the team picker: the runner-group options of the team chosen."""
+        teams = await _teams(dashboard, viewer)
+        chosen = _chosen(teams, team.strip())
+        context = {
+            "group_teams": [chosen] if chosen is not None else teams,
+            "selected": runner_group_id.strip(),
+        }
+        return page("_runner_groups.html", context)
 
     @post("/provision/dry-run")
     async def dry_run(
@@ -114,6 +158,7 @@ class ProvisionPages(Controller):
         form = await request.form()
         dashboard.check_form(request, viewer, form)
         try:
+            _check_group(await _teams(dashboard, viewer), form)
             provisioned = await dashboard.services.provisioning.provision_jit(
                 viewer.principal, _command(form)
             )
