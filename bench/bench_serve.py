@@ -11,7 +11,8 @@ one team without a quota, round robin; the per-principal rate limit is off.
 
 Figures per endpoint and level: requests per second, p50 and p99 latency as wrk measured them,
 and the JIT/healthz ratio. Then the server's resident memory (``VmRSS``) after 10,000 and after
-100,000 JIT requests (``GHARTS_BENCH_RSS_REQUESTS`` changes the second figure). On SQLite and on
+100,000 JIT requests (``GHARTS_BENCH_RSS_REQUESTS`` changes the second figure; ``0`` skips the
+memory run, which takes about 20 minutes per database on two cores). On SQLite and on
 PostgreSQL (skipped when no server answers). Never a test: the figures go in the results file.
 
 Run it with ``python -m bench serve``; ``GHARTS_BENCH_SECONDS`` sets each wrk run's length.
@@ -252,7 +253,8 @@ def _measure(database_url: str) -> dict[str, Any]:
                     level["jit"]["requests_per_s"] / level["healthz"]["requests_per_s"], 3
                 )
                 results[f"connections_{connections}"] = level
-            results["rss_mb"] = _rss(base, jit, server.pid)
+            if RSS_REQUESTS[1]:
+                results["rss_mb"] = _rss(base, jit, server.pid)
     return results
 
 
