@@ -81,6 +81,7 @@ def _admin_routes(world: World) -> list[tuple[str, str]]:
         ("POST", user),
         ("POST", f"{user}/deactivate"),
         ("POST", f"{user}/reactivate"),
+        ("POST", "/admin/no-such-page"),
     ]
 
 
@@ -108,9 +109,11 @@ async def test_a_member_gets_403_on_every_admin_route_and_an_admin_404_on_unknow
     assert member.user.is_active
     assert not member.user.is_admin
     await log_in(http, DEV_ADMIN_EMAIL)
-    unknown = await http.get("/admin/no-such-page")
-    assert 404 == unknown.status_code
-    assert "Not found" in unknown.text
+    token = csrf_token((await http.get("/")).text)
+    for method in ("GET", "POST"):
+        unknown = await http.request(method, "/admin/no-such-page", data={"csrf_token": token})
+        assert 404 == unknown.status_code
+        assert "Not found" in unknown.text
 
 
 async def test_every_form_without_the_csrf_token_or_with_a_wrong_one_is_refused(

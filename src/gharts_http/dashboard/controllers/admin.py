@@ -2,7 +2,8 @@
 
 Every figure comes from the core services an admin's API call would use, so a non-admin gets the
 403 page ``ADMIN_REQUIRED`` (recorded as a security event, as the API records it). An ``/admin``
-path no page serves is the normal 404 page for admins and the 403 page for everyone else.
+path no page serves is the normal 404 page for admins and the 403 page for everyone else (GET or
+POST); a path below a prefix another controller serves (``/admin/users/x/y``) is the router's 404.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
+from litestar.enums import HttpMethod
 from litestar.params import FromQuery
 
 from gharts_core.authz import require_admin
@@ -167,7 +169,7 @@ class AdminPages(Controller):
         outcome = await _trigger(dashboard.services, viewer.principal)
         return redirect(f"/admin/?sync={outcome}")
 
-    @get("/{rest:path}")
+    @route("/{rest:path}", http_method=[HttpMethod.GET, HttpMethod.POST])
     async def unknown(self, request: Request[Any, Any, Any], viewer: ViewerDep) -> Response[str]:
         """No page: the 403 page for non-admins (nothing about /admin is theirs), else 404."""
         require_admin(viewer.principal)
