@@ -20,6 +20,7 @@ from gharts_core.model import (
     new_id,
 )
 from gharts_core.policy import LabelPolicy, evaluate_labels
+from gharts_core.services import policy_impact
 from gharts_core.services.admin_teams import UpdateTeam
 from gharts_core.services.policy_impact import (
     PolicyImpactService,
@@ -153,6 +154,24 @@ async def test_requests_of_the_last_seven_days_are_replayed_against_both_policie
     # The failed request's "ml" was gharts' own (required), and is required still: accepted.
     assert (4, 2, 1, 0) == (replay.considered, replay.refused, replay.refused_now, replay.left_out)
     assert now - timedelta(days=7) == replay.since
+
+
+async def test_requests_beyond_the_cap_are_counted_as_left_out(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(policy_impact, "MAX_REPLAYED_REQUESTS", 2)
+    admin = await world.admin()
+    team = make_team("ml")
+    await seed(world.store, team)
+    now = world.clock.now()
+    await _append(
+        world, *(provision_row(team, ["nope"], at=now - timedelta(hours=h)) for h in (3, 2, 1))
+    )
+    service = PolicyImpactService(world.store, world.clock)
+
+    replay = (await service.preview(admin, "ml", UpdateTeam())).requests
+
+    assert (2, 2, 1) == (replay.considered, replay.refused, replay.left_out)
 
 
 async def test_an_invalid_proposal_is_refused_as_the_save_would_refuse_it(world: World) -> None:

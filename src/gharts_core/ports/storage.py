@@ -324,6 +324,14 @@ class AuditRepository(Protocol):
         """Return one page of audit rows matching the filter, newest first."""
         ...
 
+    async def newest(self, query: AuditFilter, limit: int) -> Sequence[AuditEvent]:
+        """Return at most ``limit`` rows matching the filter, newest first, without a count.
+
+        One statement however many rows, for readers that need every recent row (the policy
+        impact preview) rather than one page of them.
+        """
+        ...
+
     async def purge_before(self, cutoff: datetime) -> int:
         """Delete rows older than ``cutoff`` (retention); return how many."""
         ...

@@ -19,6 +19,7 @@ requester did not ask for them (a policy changed within the window makes this an
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -203,15 +204,15 @@ def replay_requests(
     left_out: int = 0,
 ) -> RequestReplay:
     """Judge the provisioning requests recorded in ``rows`` under both policies, by label."""
-    considered = refused = refused_now = 0
-    for row in rows:
-        labels = _asked_for(row, current)
-        if labels is None:
-            continue
-        considered += 1
-        refused += not evaluate_labels(proposed, labels).allowed
-        refused_now += not evaluate_labels(current, labels).allowed
-    return RequestReplay(since, considered, refused, refused_now, left_out)
+    # Clients send the same few label sets again and again: judge each distinct one once.
+    asked = Counter(
+        tuple(sorted(labels)) for row in rows if (labels := _asked_for(row, current)) is not None
+    )
+    refused = sum(n for labels, n in asked.items() if not evaluate_labels(proposed, labels).allowed)
+    refused_now = sum(
+        n for labels, n in asked.items() if not evaluate_labels(current, labels).allowed
+    )
+    return RequestReplay(since, asked.total(), refused, refused_now, left_out)
 
 
 class PolicyImpactService:
@@ -265,15 +266,10 @@ async def _live_runners(uow: UnitOfWork, team: Team) -> list[RunnerRecord]:
 
 async def _provision_rows(
     uow: UnitOfWork, team: Team, since: datetime
-) -> tuple[list[AuditEvent], int]:
+) -> tuple[Sequence[AuditEvent], int]:
     query = AuditFilter(action=AuditAction.RUNNER_PROVISION.value, team_id=team.id, since=since)
-    rows: list[AuditEvent] = []
-    total = 0
-    while len(rows) < MAX_REPLAYED_REQUESTS:
-        size = min(MAX_PAGE_SIZE, MAX_REPLAYED_REQUESTS - len(rows))
-        result = await uow.audit.list(query, Page(limit=size, offset=len(rows)))
-        rows.extend(result.items)
-        total = result.total
-        if not result.items or len(rows) >= total:
-            break
-    return rows, max(0, total - len(rows))
+    rows = await uow.audit.newest(query, MAX_REPLAYED_REQUESTS + 1)
+    if len(rows) <= MAX_REPLAYED_REQUESTS:
+        return rows, 0
+    total = (await uow.audit.list(query, Page(limit=1))).total
+    return rows[:MAX_REPLAYED_REQUESTS], total - MAX_REPLAYED_REQUESTS

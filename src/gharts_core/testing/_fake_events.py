@@ -7,7 +7,7 @@ retention purge removes rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,14 @@ class FakeAuditRepository(FakeRepository):
 
     async def list(self, query: AuditFilter, page: Page) -> PageResult[AuditEvent]:
         """Return one page of audit rows matching the filter, newest first."""
-        found = (
+        return one_page(newest_first(self._matching(query), lambda e: e.at), page)
+
+    async def newest(self, query: AuditFilter, limit: int) -> Sequence[AuditEvent]:
+        """Return at most ``limit`` rows matching the filter, newest first."""
+        return newest_first(self._matching(query), lambda e: e.at)[:limit]
+
+    def _matching(self, query: AuditFilter) -> Iterator[AuditEvent]:
+        return (
             e
             for e in reversed(self._s.audit)
             if (query.actor is None or e.actor.name == query.actor)
@@ -51,7 +58,6 @@ class FakeAuditRepository(FakeRepository):
             and (query.outcome is None or e.outcome is query.outcome)
             and _in_range(e.at, query.since, query.until)
         )
-        return one_page(newest_first(found, lambda e: e.at), page)
 
     async def purge_before(self, cutoff: datetime) -> int:
         """Delete rows older than ``cutoff`` (retention); return how many."""

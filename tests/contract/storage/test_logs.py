@@ -99,6 +99,14 @@ async def test_audit_pages_keep_the_total(logs: Store) -> None:
     assert ((AUDIT[2], AUDIT[1]), 4) == (result.items, result.total)
 
 
+async def test_the_newest_audit_rows_come_in_one_read_newest_first(logs: Store) -> None:
+    async with logs.unit_of_work(read_only=True) as uow:
+        two = await uow.audit.newest(AuditFilter(), 2)
+        of_team = await uow.audit.newest(AuditFilter(team_id=TEAM.id, since=minutes(2)), 10)
+
+    assert ([AUDIT[3], AUDIT[2]], [AUDIT[3], AUDIT[2]]) == (list(two), list(of_team))
+
+
 async def test_purging_the_audit_log_removes_only_older_rows(logs: Store) -> None:
     async with logs.unit_of_work() as uow:
         purged = await uow.audit.purge_before(minutes(2))

@@ -49,6 +49,25 @@ class _AppendOnly(SqlRepository):
             raise Conflict(f"An event with id '{row['id']}' already exists.")
 
 
+_NEWEST = (audit_events.c.at.desc(), audit_events.c.seq.desc())
+
+
+def _audit_where(query: AuditFilter) -> list[ColumnElement[bool]]:
+    t = audit_events.c
+    where = _time_range(audit_events, query.since, query.until)
+    if query.actor is not None:
+        where.append(t.actor_name == query.actor)
+    if query.action is not None:
+        where.append(t.action == query.action)
+    if query.team_id is not None:
+        where.append(t.team_id == query.team_id)
+    if query.target_id is not None:
+        where.append(t.target_id == query.target_id)
+    if query.outcome is not None:
+        where.append(t.outcome == query.outcome.value)
+    return where
+
+
 class SqlAuditRepository(_AppendOnly):
     """The append-only audit log."""
 
@@ -60,20 +79,13 @@ class SqlAuditRepository(_AppendOnly):
     @translating
     async def list(self, query: AuditFilter, page: Page) -> PageResult[AuditEvent]:
         """Return one page of audit rows matching the filter, newest first."""
-        t = audit_events.c
-        where = _time_range(audit_events, query.since, query.until)
-        if query.actor is not None:
-            where.append(t.actor_name == query.actor)
-        if query.action is not None:
-            where.append(t.action == query.action)
-        if query.team_id is not None:
-            where.append(t.team_id == query.team_id)
-        if query.target_id is not None:
-            where.append(t.target_id == query.target_id)
-        if query.outcome is not None:
-            where.append(t.outcome == query.outcome.value)
-        order = [t.at.desc(), t.seq.desc()]
-        return await self._page(audit_events, where, order, page, convert.to_audit)
+        return await self._page(audit_events, _audit_where(query), _NEWEST, page, convert.to_audit)
+
+    @translating
+    async def newest(self, query: AuditFilter, limit: int) -> Sequence[AuditEvent]:
+        """Return at most ``limit`` rows matching the filter, newest first, in one statement."""
+        statement = select(audit_events).where(*_audit_where(query)).order_by(*_NEWEST)
+        return [convert.to_audit(row) for row in await self._all(statement.limit(limit))]
 
     @translating
     async def purge_before(self, cutoff: datetime) -> int:
