@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -9,16 +10,18 @@ from typing import NoReturn
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     and_,
+    bindparam,
     exists,
     func,
-    literal,
     literal_column,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -35,6 +38,43 @@ from gharts_core.quota import check_quota
 # predicate: both databases only use (or infer, for ON CONFLICT) the index when it does.
 _LIVE_PREDICATE = text("status <> 'deleted'")
 _LIVE = runners.c.status != literal_column("'deleted'")
+
+
+# The statements of every JIT request are built once with bound parameters, so SQLAlchemy finds
+# their compiled form by a cache key it memoised on the statement instead of walking a new tree of
+# literal values on every request. Parameters named after a column carry this prefix, since
+# SQLAlchemy keeps the bare column names for the VALUES and SET clauses it generates itself.
+_NEW = "new_"
+_INSERT_TRANSITION = runner_transitions.insert()
+
+
+@functools.cache
+def _reservation(dialect: str, *, with_quota: bool) -> Executable:
+    """Return the guarded ``INSERT ... SELECT`` of a reservation (see ``reserve``)."""
+    team_id = bindparam("guard_team_id", type_=teams.c.id.type)
+    guards: list[ColumnElement[bool]] = [exists().where(teams.c.id == team_id)]
+    if with_quota:
+        live = select(func.count()).select_from(runners).where(_LIVE, runners.c.team_id == team_id)
+        guards.append(live.scalar_subquery() < bindparam("guard_max_runners"))
+    columns = [c.name for c in runners.columns]
+    values = select(*(bindparam(f"{_NEW}{c}", type_=runners.c[c].type).label(c) for c in columns))
+    insert = postgresql.insert(runners) if dialect == "postgresql" else sqlite.insert(runners)
+    return insert.from_select(columns, values.where(*guards)).on_conflict_do_nothing(
+        index_elements=[runners.c.name], index_where=_LIVE_PREDICATE
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _advance(columns: tuple[str, ...]) -> Executable:
+    """Return the compare-and-set ``UPDATE`` of these columns (a handful of sets recur)."""
+    return (
+        update(runners)
+        .where(
+            runners.c.id == bindparam("guard_id", type_=runners.c.id.type),
+            runners.c.status == bindparam("guard_status"),
+        )
+        .values({c: bindparam(f"{_NEW}{c}", type_=runners.c[c].type) for c in columns})
+    )
 
 
 def _live_count(team_id: uuid.UUID) -> ScalarSelect[int]:
@@ -78,18 +118,10 @@ class SqlRunnerRepository(SqlRepository):
             )
             if locked is None:
                 raise TeamNotFound(str(runner.team_id))
-        row = convert.runner_row(runner)
-        guards: list[ColumnElement[bool]] = [
-            exists().where(teams.c.id == runner.team_id),
-        ]
-        if max_runners is not None:
-            guards.append(_live_count(runner.team_id) < max_runners)
-        values = select(*(literal(v, runners.c[k].type).label(k) for k, v in row.items()))
-        inserted = await self._execute(
-            self._insert(runners)
-            .from_select(list(row), values.where(*guards))
-            .on_conflict_do_nothing(index_elements=[runners.c.name], index_where=_LIVE_PREDICATE)
-        )
+        parameters = {f"{_NEW}{k}": v for k, v in convert.runner_row(runner).items()}
+        parameters |= {"guard_team_id": runner.team_id, "guard_max_runners": max_runners}
+        statement = _reservation(self._dialect, with_quota=max_runners is not None)
+        inserted = await self._connection.execute(statement, parameters)
         if inserted.rowcount != 1:
             await self._raise_refusal(runner, max_runners)
         first = RunnerTransition(
@@ -99,7 +131,7 @@ class SqlRunnerRepository(SqlRepository):
             source=TransitionSource.API,
             at=runner.created_at,
         )
-        await self._execute(runner_transitions.insert().values(convert.transition_row(first)))
+        await self._connection.execute(_INSERT_TRANSITION, convert.transition_row(first))
 
     async def _raise_refusal(self, runner: RunnerRecord, max_runners: int | None) -> NoReturn:
         """Say why the guarded insert of ``runner`` wrote nothing: team, name, then quota."""
@@ -162,18 +194,15 @@ class SqlRunnerRepository(SqlRepository):
         may_clash = after.status.is_live and (
             before.status is RunnerStatus.DELETED or before.name != after.name
         )
+        changed = changed or {"status": before.status.value}
+        parameters = {f"{_NEW}{k}": v for k, v in changed.items()}
+        parameters |= {"guard_id": after.id, "guard_status": before.status.value}
         async with self._connection.begin_nested() if may_clash else nullcontext():
-            result = await self._execute(
-                update(runners)
-                .where(runners.c.id == after.id, runners.c.status == before.status.value)
-                .values(changed or {"status": before.status.value})
-            )
+            result = await self._connection.execute(_advance(tuple(changed)), parameters)
         if result.rowcount != 1:
             return False
         if transition is not None:
-            await self._execute(
-                runner_transitions.insert().values(convert.transition_row(transition))
-            )
+            await self._connection.execute(_INSERT_TRANSITION, convert.transition_row(transition))
         return True
 
     @translating
