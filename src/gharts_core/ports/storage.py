@@ -155,6 +155,17 @@ class UserRepository(Protocol):
         """Replace the stored user with the same id; raise ``Conflict`` on a taken email."""
         ...
 
+    async def bind_identity(
+        self, user: User, issuer: str, subject: str, at: datetime
+    ) -> User | None:
+        """Bind ``user`` to (issuer, subject) if it is still bound to nobody; return it bound.
+
+        Return ``None`` when the row is bound already (another first login came first) or gone: the
+        check and the write are one statement, so two logins racing for one row never both
+        bind it. Raise ``Conflict`` when another user is bound to that (issuer, subject).
+        """
+        ...
+
     async def list(self, query: UserFilter, page: Page) -> PageResult[User]:
         """Return one page of users matching the filter."""
         ...

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import attrs
 
-from gharts_core.errors import UserNotAuthorized
+from gharts_core.errors import Conflict, UserNotAuthorized
 from gharts_core.model import (
     Actor,
     AuditAction,
@@ -270,31 +270,33 @@ class AuthService:
             if verified.email not in self._settings.bootstrap_admins:
                 return unknown
             return await self._create_bootstrap_admin(uow, verified, verified.email)
-        if user.oidc_subject is not None:
-            return _Refusal(
-                _actor(user),
-                "This email belongs to a user bound to another identity; "
-                "it cannot be claimed by a different login.",
-            )
-        if not user.is_active:
-            return _Refusal(_actor(user), "This user is deactivated.")
-        bound = attrs.evolve(
-            user,
-            oidc_issuer=verified.issuer,
-            oidc_subject=verified.subject,
-            updated_at=self._clock.now(),
+        if user.oidc_subject is None and user.is_active:
+            bound = await self._bind(uow, user, verified)
+            if bound is not None:
+                return bound
+            # Another first login bound the row since it was read: judge the row as it is now.
+            current = await uow.users.get(user.id)
+            if current is None:
+                return unknown
+            user = current
+        return _claimed(user, verified)
+
+    async def _bind(self, uow: UnitOfWork, user: User, verified: VerifiedToken) -> User | None:
+        """Bind the unbound ``user`` to the login and audit it; ``None`` if bound meanwhile."""
+        bound = await uow.users.bind_identity(
+            user, verified.issuer, verified.subject, self._clock.now()
         )
-        await uow.users.update(bound)
-        await uow.audit.append(
-            audit_event(
-                self._clock,
-                _actor(bound),
-                AuditAction.USER_BIND,
-                target_type="user",
-                target_id=bound.id,
-                details={"issuer": verified.issuer, "subject": verified.subject},
+        if bound is not None:
+            await uow.audit.append(
+                audit_event(
+                    self._clock,
+                    _actor(bound),
+                    AuditAction.USER_BIND,
+                    target_type="user",
+                    target_id=bound.id,
+                    details={"issuer": verified.issuer, "subject": verified.subject},
+                )
             )
-        )
         return bound
 
     async def _create_bootstrap_admin(
@@ -312,7 +314,14 @@ class AuthService:
             oidc_issuer=verified.issuer,
             oidc_subject=verified.subject,
         )
-        await uow.users.add(admin)
+        try:
+            await uow.users.add(admin)
+        except Conflict:
+            # A concurrent first request of this login created the row first: use it.
+            created = await uow.users.get_by_subject(verified.issuer, verified.subject)
+            if created is None:
+                raise
+            return created
         await uow.audit.append(
             audit_event(
                 self._clock,
@@ -324,6 +333,19 @@ class AuthService:
             )
         )
         return admin
+
+
+def _claimed(user: User, verified: VerifiedToken) -> User | _Refusal:
+    """Judge a first login's row that it did not bind: bound to this login, another, or none."""
+    if user.oidc_subject is None:
+        return _Refusal(_actor(user), "This user is deactivated.")
+    if (user.oidc_issuer, user.oidc_subject) == (verified.issuer, verified.subject):
+        return user  # bound a moment ago by a concurrent first request of this same login
+    return _Refusal(
+        _actor(user),
+        "This email belongs to a user bound to another identity; "
+        "it cannot be claimed by a different login.",
+    )
 
 
 def _actor(user: User) -> Actor:

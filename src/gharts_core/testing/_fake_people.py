@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
 
 from gharts_core.errors import ClientNotFound, Conflict, TeamNotFound, UserNotFound
 from gharts_core.model import MachineClient, Team, User
@@ -64,6 +67,19 @@ class FakeUserRepository(FakeRepository):
         self._check_unique(user)
         self._s.users[user.id] = user
         self._s.writes += 1
+
+    async def bind_identity(
+        self, user: User, issuer: str, subject: str, at: datetime
+    ) -> User | None:
+        """Bind ``user`` to (issuer, subject) if still unbound; ``None`` if bound or gone."""
+        current = self._s.users.get(user.id)
+        if current is None or current.oidc_subject is not None:
+            return None
+        bound = attrs.evolve(current, oidc_issuer=issuer, oidc_subject=subject, updated_at=at)
+        self._check_unique(bound)
+        self._s.users[user.id] = bound
+        self._s.writes += 1
+        return bound
 
     async def list(self, query: UserFilter, page: Page) -> PageResult[User]:
         """Return one page of users matching the filter, ordered by email."""

@@ -93,6 +93,54 @@ async def test_binding_a_subject_is_an_update(store: Store) -> None:
     assert bound == actual
 
 
+async def test_binding_an_identity_binds_only_a_row_bound_to_nobody(store: Store) -> None:
+    """The first binder wins; a bound row, or one that is gone, is left as it is (``None``)."""
+    alice = make_user("alice@example.com")
+    await _add_users(store, alice)
+
+    async with store.unit_of_work() as uow:
+        bound = await uow.users.bind_identity(alice, "https://idp/", "a", minutes(1))
+    async with store.unit_of_work() as uow:
+        again = await uow.users.bind_identity(alice, "https://idp/", "b", minutes(2))
+        gone = await uow.users.bind_identity(
+            make_user("gone@example.com"), "https://idp/", "g", minutes(2)
+        )
+        stored = await uow.users.get(alice.id)
+
+    expected = attrs.evolve(
+        alice, oidc_issuer="https://idp/", oidc_subject="a", updated_at=minutes(1)
+    )
+    assert (expected, None, None, expected) == (bound, again, gone, stored)
+
+
+async def test_binding_an_identity_another_user_holds_conflicts(store: Store) -> None:
+    alice = make_user("alice@example.com", issuer="https://idp/", subject="a")
+    bob = make_user("bob@example.com")
+    await _add_users(store, alice, bob)
+
+    with pytest.raises(Conflict):
+        async with store.unit_of_work() as uow:
+            await uow.users.bind_identity(bob, "https://idp/", "a", minutes(1))
+
+
+async def test_two_logins_binding_one_row_at_once_bind_it_once(store: Store) -> None:
+    """Concurrent units of work: one binds, the other finds the row bound and writes nothing."""
+    alice = make_user("alice@example.com")
+    await _add_users(store, alice)
+
+    async def bind(subject: str) -> User | None:
+        async with store.unit_of_work() as uow:
+            return await uow.users.bind_identity(alice, "https://idp/", subject, minutes(1))
+
+    results = await asyncio.gather(bind("first"), bind("second"))
+    async with store.unit_of_work() as uow:
+        stored = await uow.users.get(alice.id)
+
+    winners = [result for result in results if result is not None]
+    assert 1 == len(winners)
+    assert winners == [stored]
+
+
 async def test_user_list_filters_order_by_email_and_page(store: Store) -> None:
     team = make_team()
     await add_teams(store, team)

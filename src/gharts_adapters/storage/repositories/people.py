@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
+import attrs
 from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,6 +61,25 @@ class SqlUserRepository(SqlRepository):
             )
         if result.rowcount == 0:
             raise UserNotFound(str(user.id))
+
+    @translating
+    async def bind_identity(
+        self, user: User, issuer: str, subject: str, at: datetime
+    ) -> User | None:
+        """Bind ``user`` to (issuer, subject) if still unbound; ``None`` if bound already or gone.
+
+        One conditional UPDATE: on PostgreSQL a second binder waits for the first one's row
+        lock, then finds the row bound and changes nothing.
+        """
+        async with self._connection.begin_nested():
+            result = await self._execute(
+                update(users)
+                .where(users.c.id == user.id, users.c.oidc_subject.is_(None))
+                .values(oidc_issuer=issuer, oidc_subject=subject, updated_at=at)
+            )
+        if result.rowcount == 0:
+            return None
+        return attrs.evolve(user, oidc_issuer=issuer, oidc_subject=subject, updated_at=at)
 
     @translating
     async def list(self, query: UserFilter, page: Page) -> PageResult[User]:
