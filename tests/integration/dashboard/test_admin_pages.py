@@ -194,6 +194,7 @@ async def test_an_admin_creates_changes_deactivates_and_reactivates_a_user_and_m
     assert "The last active admin cannot be demoted or deactivated." in guarded.text
     assert "CONFLICT" in guarded.text
     assert "<h1>User admin@gharts.dev</h1>" in guarded.text  # the form, not an error page
+    assert 'name="reason" required value="bye"' in guarded.text  # what was typed is kept
     assert 400 == (await http.get("/admin/users?admin=maybe")).status_code
 
 

@@ -214,7 +214,7 @@ async def _change(
             await users.reactivate_user(viewer.principal, target)
     except FIXABLE as error:
         details = await users.get_user(viewer.principal, target)
-        return _user_page(viewer, details, error=error, form=done)
+        return _user_page(viewer, details, error=error, reason=reason)
     return redirect(f"/admin/users/{target}?done={done}")
 
 
@@ -224,7 +224,7 @@ def _user_page(
     *,
     notice: str | None = None,
     error: GhartsError | None = None,
-    form: str | None = None,
+    reason: str | None = None,
 ) -> Response[str]:
     context = {
         "viewer": viewer,
@@ -233,7 +233,7 @@ def _user_page(
         "teams": details.teams,
         "notice": notice,
         "problem": None if error is None else problem(error),
-        "failed_form": form,
+        "reason": reason or "",
     }
     return page("admin/user.html", context, status=200 if error is None else status_of(error))
 
