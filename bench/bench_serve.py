@@ -158,6 +158,13 @@ def _seed(base: str, issuer: DevIssuer) -> list[str]:
     return tokens
 
 
+def _lift_github_rate_limit(base: str) -> None:
+    """Give the simulator a budget no run exhausts: GitHub's 5,000 an hour lasted 1,750 JIT
+    requests, and every request after that measured the refusal, not the provisioning."""
+    faults = {"rate_limit_remaining": 1_000_000_000, "rate": 0.0}
+    httpx.put(f"{base}/_github/_simulator/faults", json=faults, timeout=30).raise_for_status()
+
+
 def _lua(  # noqa: PLR0917 (a private helper called four times, positionally)
     directory: Path, name: str, tokens: list[str], method: str, paths: list[str], body: object
 ) -> Path:
@@ -187,11 +194,17 @@ def _wrk(base: str, script: Path, connections: int, threads: int, seconds: int) 
     }
 
 
-def _wrk_requests(base: str, script: Path, requests: int) -> None:
-    """Send about ``requests`` requests at 8 connections (wrk counts time, not requests)."""
-    sent = 0
+def _wrk_requests(base: str, script: Path, requests: int) -> int:
+    """Send about ``requests`` requests at 8 connections (wrk counts time, not requests).
+
+    Return how many were not answered with a 2xx.
+    """
+    sent = failed = 0
     while sent < requests:
-        sent += _wrk(base, script, 8, 2, 5)["requests"]
+        figures = _wrk(base, script, 8, 2, 5)
+        sent += figures["requests"]
+        failed += figures["non_2xx"] + figures["socket_errors"]
+    return failed
 
 
 def _live_runner_ids(base: str, token: str, at_most: int) -> list[str]:
@@ -234,6 +247,7 @@ def _measure(database_url: str) -> dict[str, Any]:
             _process(serve_args, env, base + "/healthz") as server,
         ):
             tokens = _seed(base, issuer)
+            _lift_github_rate_limit(base)
             jit = _lua(directory, "jit", tokens, "POST", ["/api/v1/runners/jit"], JIT_BODY)
             listing = _lua(directory, "list", tokens, "GET", ["/api/v1/runners?limit=50"], None)
             health = _lua(directory, "healthz", tokens, "GET", ["/healthz"], None)
@@ -260,11 +274,12 @@ def _measure(database_url: str) -> dict[str, Any]:
 
 def _rss(base: str, jit: Path, pid: int) -> dict[str, float]:
     """The server's RSS after 10,000 more JIT requests, then after 100,000 (counted from there)."""
-    figures, sent = {}, 0
+    figures, sent, failed = {}, 0, 0
     for requests in RSS_REQUESTS:
-        _wrk_requests(base, jit, requests - sent)
+        failed += _wrk_requests(base, jit, requests - sent)
         sent = requests
         figures[f"after_{requests}_jit"] = _rss_mb(pid)
+    figures["not_2xx"] = failed
     figures["growth_mb"] = round(
         figures[f"after_{RSS_REQUESTS[1]}_jit"] - figures[f"after_{RSS_REQUESTS[0]}_jit"], 1
     )
