@@ -17,13 +17,13 @@ from typing import Any, TextIO
 from gharts_core.model import AuditOutcome
 from gharts_core.services.admin_audit import AuditQuery
 from gharts_http.api.schemas.audit import ExportFormat
+from gharts_http.api.schemas.runners import PolicyCheckResponse
 from gharts_http.audit_export import (
     audit_csv_header,
     audit_to_csv_row,
     audit_to_jsonl_line,
     csv_line,
 )
-from gharts_http.api.schemas.runners import PolicyCheckResponse
 from gharts_http.bootstrap import Services
 from gharts_http.cli.errors import EXIT_OK, EXIT_REFUSED, UsageError
 from gharts_http.cli.output import Table, add_output_option, emit
