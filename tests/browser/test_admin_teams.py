@@ -57,14 +57,15 @@ def test_an_admin_edits_a_policy_after_seeing_what_it_would_do(
     dev_server.api("POST", "/api/v1/admin/sync/trigger")
     eventually(
         lambda: _runner_status(dev_server, created["runner_id"]) == "online" or None,
-        timeout=30,
+        timeout=60,
         what="the runner online",
     )
 
     page.reload()
+    check = page.get_by_test_id("pattern-check")
+    expect(check).to_have_text("2 patterns, all valid RE2.")  # the check made on load
     patterns = page.get_by_label("Allowed label patterns")
     patterns.fill("size-(small|large)\ngpu-(")
-    check = page.get_by_test_id("pattern-check")
     expect(check).to_contain_text("gpu-(")
     expect(check).to_contain_text("is not a valid RE2 expression: missing )")
     screenshot(page, "admin-team-pattern-check")
