@@ -54,6 +54,11 @@ class RunnerWrites:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
 
+    @property
+    def listeners(self) -> int:
+        """How many listen now."""
+        return len(self._listeners)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after every commit that changed runners; return the unsubscribe."""
         self._listeners.append(listener)
