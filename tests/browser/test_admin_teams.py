@@ -115,9 +115,12 @@ def test_a_registered_client_provisions_until_it_is_disabled(
     url = dev_server.base_url + "/api/v1/runners/jit"
     assert 201 == httpx.post(url, json=body, headers=headers, timeout=30).status_code
 
+    row.get_by_label("Why disable browser-ci").fill("leaked token")
     row.get_by_role("button", name="Disable browser-ci").click()
     expect(page.get_by_test_id("notice")).to_contain_text("The client was disabled")
     expect(row.get_by_test_id("client-status")).to_have_text("disabled")
     refused = httpx.post(url, json=body, headers=headers, timeout=30)
     assert (403, "USER_NOT_AUTHORIZED") == (refused.status_code, refused.json()["error_code"])
     screenshot(page, "admin-team-clients")
+    audit = dev_server.api("GET", "/api/v1/admin/audit", params={"action": "client.disable"})
+    assert "leaked token" == audit["events"][0]["details"]["reason"]
