@@ -1,0 +1,126 @@
+"""Fault injection: ``kill -9`` of ``gharts serve`` after GitHub created the runner, then restart.
+
+``gharts simulator`` runs as a process whose answers come late (``answer_latency_ms``): it has
+created the JIT runner and not yet told the server. The server (``--with-worker``, a one-second
+``provisioning_grace_seconds``) is killed right then, so its reservation stays ``provisioning``
+with a runner on GitHub nobody will start. Started again, its worker's first cycle resolves the
+row by name: the runner is removed from GitHub, the row retired with an audit row, the team's one
+quota slot free again (a new request is provisioned).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.test_cli_serve import GHARTS, START_SECONDS, answers
+from tests.integration.test_fault_kill_serve import ADMIN, MEMBER, config_data, issuer_server, toml
+from tests.integration.test_shared_simulator import simulator_process
+from tests.integration.worker_support import eventually
+from tests.processes import free_port
+
+# Longer than the kill takes, so the server never hears GitHub's answer; short enough that the
+# simulator finishes that answer (uvicorn waits for it on shutdown) while gharts restarts.
+ANSWER_LATENCY_MS = 5_000
+
+
+@asynccontextmanager
+async def serve(config: Path, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run ``gharts serve --with-worker`` on ``port`` until it answers; kill it afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}
+    with log.open("a") as out:  # read it when this fails
+        process = await asyncio.create_subprocess_exec(
+            *GHARTS, "--config", str(config), "serve", "--with-worker",
+            "--host", "127.0.0.1", "--port", str(port),
+            env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await eventually(lambda: answers(base), within=START_SECONDS, what="serve up")
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def github_runners(sim: httpx.AsyncClient) -> list[dict[str, Any]]:
+    runners: list[dict[str, Any]] = (await sim.get("/_simulator/runners")).json()["runners"]
+    return runners
+
+
+async def test_kill_9_after_github_created_the_runner_then_the_restarted_worker_resolves_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    with (
+        issuer_server() as issuer,
+        simulator_process(tmp_path / "sim" / "github.json", free_port()) as simulator,
+    ):
+        data = config_data(sqlite_url, issuer, simulator)
+        data["sync"]["interval_seconds"] = 3600  # only the cycle at start: none mid-request
+        config = tmp_path / "gharts.toml"
+        config.write_text(toml(data))
+        log = tmp_path / "serve.log"
+        admin = {"Authorization": f"Bearer {issuer.mint_user_token(ADMIN)}"}
+        member = {"Authorization": f"Bearer {issuer.mint_user_token(MEMBER)}"}
+        body = {"labels": ["team-alpha"], "runner_name_prefix": "killed"}
+        sim = httpx.AsyncClient(base_url=simulator["api_url"], timeout=30)
+        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        async with sim, http:
+            async with serve(config, port, log) as server:
+                team = {"name": "alpha", "max_runners": 1, "required_labels": ["team-alpha"]}
+                (
+                    await http.post("/api/v1/admin/teams", json=team, headers=admin)
+                ).raise_for_status()
+                user = {"email": MEMBER, "display_name": "dev", "teams": ["alpha"]}
+                (
+                    await http.post("/api/v1/admin/users", json=user, headers=admin)
+                ).raise_for_status()
+                assert 200 == (await http.get("/api/v1/auth/me", headers=member)).status_code
+                faults = {"answer_latency_ms": ANSWER_LATENCY_MS}
+                (await sim.put("/_simulator/faults", json=faults)).raise_for_status()
+                request = asyncio.create_task(
+                    http.post("/api/v1/runners/jit", json=body, headers=member)
+                )
+                await eventually(lambda: github_runners(sim), what="GitHub creating the runner")
+                server.send_signal(signal.SIGKILL)
+                await server.wait()
+            (await sim.delete("/_simulator/faults")).raise_for_status()
+            created = await github_runners(sim)
+            cut_off = (await asyncio.gather(request, return_exceptions=True))[0]
+
+            async with serve(config, port, log):
+
+                async def resolved() -> bool:
+                    return not await github_runners(sim)
+
+                await eventually(resolved, within=30, what="the runner removed from GitHub")
+                listed = await http.get(
+                    "/api/v1/runners", params={"status": "deleted"}, headers=admin
+                )
+                audit = await http.get(
+                    "/api/v1/admin/audit", params={"action": "runner.status"}, headers=admin
+                )
+                again = await http.post("/api/v1/runners/jit", json=body, headers=member)
+
+    assert isinstance(cut_off, httpx.TransportError)  # the caller saw its connection drop
+    [killed] = [runner["name"] for runner in created]
+    rows = {row["runner_name"]: row["deleted_reason"] for row in listed.json()["runners"]}
+    stuck = [
+        event["details"]
+        for event in audit.json()["events"]
+        if event["details"].get("kind") == "remove_stuck_runner"
+    ]
+    assert {killed: "stuck_provisioning"} == rows
+    assert [("provisioning", "deleted", "stuck_provisioning")] == [
+        (details["from"], details["to"], details["reason"]) for details in stuck
+    ]
+    assert 201 == again.status_code, again.text  # the team's only slot is free again
