@@ -344,7 +344,8 @@ async def test_mounted_simulator_serves_the_adapter_and_links_under_its_prefix(
 async def test_a_late_answer_comes_after_github_created_the_runner(
     github: SimulatedGitHub,
 ) -> None:
-    """``answer_latency_ms``: the runner exists on GitHub while its creator still waits."""
+    """``answer_latency_ms``: the runner exists on GitHub while its creator still waits; clearing
+    the faults sends the answer held back at once."""
     await github.platform.list_runners()  # the installation token, fetched before the faults
     github.simulator.set_faults(Faults(answer_latency_ms=60_000))
     call = asyncio.create_task(github.platform.create_jit_config(JitRequest("late", 1, ("x",))))
@@ -356,5 +357,8 @@ async def test_a_late_answer_comes_after_github_created_the_runner(
             await asyncio.sleep(0.01)
         names = [runner["name"] for runner in listed.json()["runners"]]
         assert (["late"], False) == (names, call.done())
+        cleared = await github.client.delete("/_simulator/faults")
+        config = await asyncio.wait_for(call, timeout=30)  # released, not 60 s later
     finally:
         call.cancel()
+    assert (204, "late") == (cleared.status_code, config.runner.name)

@@ -30,7 +30,8 @@ class Faults:
 
     ``latency_ms`` delays every request before it has any effect; ``answer_latency_ms`` delays
     every answer after the request had its effect (GitHub created the runner, the caller has not
-    heard yet: what a timeout or a crash mid-call leaves behind). With probability ``rate``
+    heard yet: what a timeout or a crash mid-call leaves behind); answers held back go out at once
+    when the faults are changed or cleared. With probability ``rate``
     (drawn from a generator seeded with ``seed``, so runs repeat) a request instead hangs
     (``timeout``), hits a secondary rate limit (``secondary_limit``, with ``retry_after``) or
     answers ``status``.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import secrets
 from collections import Counter, deque
@@ -72,6 +73,8 @@ class GitHubSimulator(RunnerStore):
         self._remaining = rate_limit
         self._reset_at: datetime | None = None
         self._draw: FaultDraw | None = None
+        # Set when the faults change: late answers held back by the old ones go out at once.
+        self._faults_changed = asyncio.Event()
         self._completed_runs: set[tuple[str, int]] = set()
         self.cancelled_runs: list[tuple[str, int]] = []
         self.calls: Counter[str] = Counter()
@@ -94,7 +97,7 @@ class GitHubSimulator(RunnerStore):
         faults = self._draw.faults if self._draw is not None else None
         result = await self._serve(authorization, action, app_jwt=app_jwt)
         if faults is not None and faults.answer_latency_ms:
-            await asyncio.sleep(faults.answer_latency_ms / 1000)
+            await self._answer_late(faults.answer_latency_ms / 1000)
         self.responses[(operation, result.status)] += 1
         self.requests.append(RecordedRequest(operation, scope, result.status))
         return result
@@ -121,6 +124,13 @@ class GitHubSimulator(RunnerStore):
         if result.status != 304:  # conditional requests answered 304 are free on GitHub
             self._remaining -= 1
         return self._with_budget(result)
+
+    async def _answer_late(self, seconds: float) -> None:
+        """Hold the answer back ``seconds``, or until the faults are changed or cleared."""
+        changed = self._faults_changed
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await changed.wait()
 
     async def _inject_fault(self) -> Result | None:
         if self._draw is None:
@@ -269,15 +279,21 @@ class GitHubSimulator(RunnerStore):
 
     def set_faults(self, faults: Faults) -> None:
         """Inject ``faults`` into every following GitHub API request."""
+        self._release_late_answers()
         self._draw = FaultDraw(faults)
         if faults.rate_limit_remaining is not None:
             self._roll_window()
             self._remaining = faults.rate_limit_remaining
 
     def clear_faults(self) -> None:
-        """Stop injecting faults and refill the rate-limit budget."""
+        """Stop injecting faults (late answers go out now) and refill the rate-limit budget."""
+        self._release_late_answers()
         self._draw = None
         self._remaining = self._limit
+
+    def _release_late_answers(self) -> None:
+        self._faults_changed.set()
+        self._faults_changed = asyncio.Event()
 
 
 def simulator_of(connection: ASGIConnection[Any, Any, Any, Any]) -> GitHubSimulator:
