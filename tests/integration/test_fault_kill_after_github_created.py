@@ -20,9 +20,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.test_cli_serve import GHARTS, START_SECONDS, answers
+from gharts_adapters.github.simulator.wiring import app_key_pair
+from tests.integration.test_cli_serve import GHARTS, START_SECONDS
 from tests.integration.test_fault_kill_serve import ADMIN, MEMBER, config_data, issuer_server, toml
-from tests.integration.test_shared_simulator import simulator_process
+from tests.integration.test_shared_simulator import SCOPE
 from tests.integration.worker_support import eventually
 from tests.processes import free_port
 
@@ -31,24 +32,81 @@ from tests.processes import free_port
 ANSWER_LATENCY_MS = 120_000
 
 
+def environment() -> dict[str, str]:
+    """The test's environment without the developer's ``GHARTS_*`` settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}
+
+
+@asynccontextmanager
+async def simulator_process(state: Path, port: int) -> AsyncIterator[dict[str, Any]]:
+    """Start ``gharts simulator`` with a key of ours; yield its App settings at once.
+
+    Nothing waits for it here: it boots while ``gharts serve`` does, both importing for seconds.
+    """
+    key = state.with_name("app.pem")
+    key.parent.mkdir(parents=True)
+    key.write_text(app_key_pair()[0])
+    process = await asyncio.create_subprocess_exec(
+        *GHARTS, "simulator", "--port", str(port), "--state", str(state),
+        "--private-key-path", str(key), "--scope", SCOPE,
+        env=environment(), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield {
+            "api_url": f"http://127.0.0.1:{port}",
+            "app_id": 1001,
+            "installation_id": 2002,
+            "private_key_path": str(key),
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.wait()
+
+
 @asynccontextmanager
 async def serve(config: Path, port: int, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run ``gharts serve --with-worker`` on ``port`` until it answers; kill it afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GHARTS_")}
+    """Run ``gharts serve --with-worker`` on ``port``; kill it afterwards."""
     with log.open("a") as out:  # read it when this fails
         process = await asyncio.create_subprocess_exec(
             *GHARTS, "--config", str(config), "serve", "--with-worker",
             "--host", "127.0.0.1", "--port", str(port),
-            env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
+            env=environment(), stdout=out, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
     try:
-        base = f"http://127.0.0.1:{port}"
-        await eventually(lambda: answers(base), within=START_SECONDS, what="serve up")
         yield process
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def ready(base: str) -> bool:
+    """Whether ``/readyz`` answers 200: the database, the issuer and GitHub (a token) usable."""
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            return (await client.get(f"{base}/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def answering(sim: httpx.AsyncClient) -> bool:
+    """Whether the simulator process listens yet."""
+    try:
+        return (await sim.get("/_simulator/runners")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def seed(http: httpx.AsyncClient, admin: dict[str, str], member: dict[str, str]) -> None:
+    """Team ``alpha`` with one quota slot, and its member, known to gharts."""
+    team = {"name": "alpha", "max_runners": 1, "required_labels": ["team-alpha"]}
+    created = await http.post("/api/v1/admin/teams", json=team, headers=admin)
+    assert 201 == created.status_code, created.text
+    user = {"email": MEMBER, "display_name": "dev", "teams": ["alpha"]}
+    created = await http.post("/api/v1/admin/users", json=user, headers=admin)
+    assert 201 == created.status_code, created.text
+    assert 200 == (await http.get("/api/v1/auth/me", headers=member)).status_code
 
 
 async def github_runners(sim: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -60,56 +118,51 @@ async def test_kill_9_after_github_created_the_runner_then_the_restarted_worker_
     sqlite_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    with (
-        issuer_server() as issuer,
-        simulator_process(tmp_path / "sim" / "github.json", free_port()) as simulator,
-    ):
-        data = config_data(sqlite_url, issuer, simulator)
-        data["sync"]["interval_seconds"] = 3600  # only the cycle at start: none mid-request
+    base = f"http://127.0.0.1:{port}"
+    with issuer_server() as issuer:
         config = tmp_path / "gharts.toml"
-        config.write_text(toml(data))
         log = tmp_path / "serve.log"
         admin = {"Authorization": f"Bearer {issuer.mint_user_token(ADMIN)}"}
         member = {"Authorization": f"Bearer {issuer.mint_user_token(MEMBER)}"}
         body = {"labels": ["team-alpha"], "runner_name_prefix": "killed"}
-        sim = httpx.AsyncClient(base_url=simulator["api_url"], timeout=30)
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
-        async with sim, http:
-            async with serve(config, port, log) as server:
-                team = {"name": "alpha", "max_runners": 1, "required_labels": ["team-alpha"]}
-                (
-                    await http.post("/api/v1/admin/teams", json=team, headers=admin)
-                ).raise_for_status()
-                user = {"email": MEMBER, "display_name": "dev", "teams": ["alpha"]}
-                (
-                    await http.post("/api/v1/admin/users", json=user, headers=admin)
-                ).raise_for_status()
-                assert 200 == (await http.get("/api/v1/auth/me", headers=member)).status_code
-                faults = {"answer_latency_ms": ANSWER_LATENCY_MS}
-                (await sim.put("/_simulator/faults", json=faults)).raise_for_status()
-                request = asyncio.create_task(
-                    http.post("/api/v1/runners/jit", json=body, headers=member)
-                )
-                await eventually(lambda: github_runners(sim), what="GitHub creating the runner")
-                server.send_signal(signal.SIGKILL)
-                await server.wait()
-            (await sim.delete("/_simulator/faults")).raise_for_status()
-            created = await github_runners(sim)
-            cut_off = (await asyncio.gather(request, return_exceptions=True))[0]
+        async with simulator_process(tmp_path / "sim" / "github.json", free_port()) as simulator:
+            data = config_data(sqlite_url, issuer, simulator)
+            data["sync"]["interval_seconds"] = 3600  # only the cycle at start: none mid-request
+            config.write_text(toml(data))
+            sim = httpx.AsyncClient(base_url=simulator["api_url"], timeout=30)
+            http = httpx.AsyncClient(base_url=base, timeout=120)
+            async with sim, http:
+                async with serve(config, port, log) as server:
+                    await eventually(lambda: answering(sim), within=START_SECONDS, what="sim")
+                    # Ready means the server holds an installation token: GitHub's next answer,
+                    # the late one, is the JIT call's own.
+                    await eventually(lambda: ready(base), within=START_SECONDS, what="ready")
+                    await seed(http, admin, member)
+                    faults = {"answer_latency_ms": ANSWER_LATENCY_MS}
+                    (await sim.put("/_simulator/faults", json=faults)).raise_for_status()
+                    request = asyncio.create_task(
+                        http.post("/api/v1/runners/jit", json=body, headers=member)
+                    )
+                    await eventually(lambda: github_runners(sim), what="GitHub creating it")
+                    server.send_signal(signal.SIGKILL)
+                    await server.wait()
+                (await sim.delete("/_simulator/faults")).raise_for_status()
+                created = await github_runners(sim)
+                cut_off = (await asyncio.gather(request, return_exceptions=True))[0]
 
-            async with serve(config, port, log):
+                async with serve(config, port, log):
 
-                async def resolved() -> bool:
-                    return not await github_runners(sim)
+                    async def resolved() -> bool:
+                        return not await github_runners(sim)
 
-                await eventually(resolved, within=30, what="the runner removed from GitHub")
-                listed = await http.get(
-                    "/api/v1/runners", params={"status": "deleted"}, headers=admin
-                )
-                audit = await http.get(
-                    "/api/v1/admin/audit", params={"action": "runner.status"}, headers=admin
-                )
-                again = await http.post("/api/v1/runners/jit", json=body, headers=member)
+                    await eventually(resolved, within=START_SECONDS, what="the runner removed")
+                    listed = await http.get(
+                        "/api/v1/runners", params={"status": "deleted"}, headers=admin
+                    )
+                    audit = await http.get(
+                        "/api/v1/admin/audit", params={"action": "runner.status"}, headers=admin
+                    )
+                    again = await http.post("/api/v1/runners/jit", json=body, headers=member)
 
     assert isinstance(cut_off, httpx.TransportError)  # the caller saw its connection drop
     [killed] = [runner["name"] for runner in created]
