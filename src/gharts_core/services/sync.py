@@ -16,8 +16,8 @@ endpoint to answer with.
 Stuck reservations: a ``provisioning`` row is resolved against GitHub by name (adopted, removed
 or retired) once older than ``provisioning_grace``. A process's first cycle uses
 ``first_cycle_provisioning_grace`` instead when shorter: the longest a GitHub call creating a
-runner can take, so that a row older than it is in flight in no replica and the slots a crash
-left are freed at once after a restart, not a grace later.
+runner can take: a row older than that is in flight in no replica, so a restarted worker frees
+the slots a crash left after that bound, even when the configured grace is longer.
 
 Leadership: the worker that runs a cycle passes its name as ``leader``; the report is saved with
 that name and the time as the heartbeat, in the same write. It also passes a ``fence``, asked
