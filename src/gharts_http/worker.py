@@ -86,22 +86,31 @@ async def run_worker(
 
 
 async def run_cycle_once(
-    sync: SyncService, *, database_url: str, metrics: WorkerMetrics, ask_leader: bool
+    sync: SyncService,
+    *,
+    database_url: str,
+    metrics: WorkerMetrics,
+    ask_leader: bool,
+    run_here: bool = True,
 ) -> SyncReport | None:
     """Run one cycle in this process if it can lead on ``database_url``, and return its report.
 
     When another process leads: with ``ask_leader``, ask it for an early cycle and return
     ``None``; raise :class:`~gharts_core.errors.Conflict` when it cannot be asked (or when not
-    ``ask_leader``). Raise the cycle's own errors (GitHub listing, database).
+    ``ask_leader``). Without ``run_here`` the cycle is only ever asked of a leader elsewhere,
+    and ``Conflict`` means none could be asked. Raise the cycle's own errors (GitHub listing,
+    database).
     """
     lead = leadership_for(database_url, application_name=TRIGGER_APPLICATION)
     try:
-        if await lead.acquire():
+        if run_here and await lead.acquire():
             return await _timed(sync.run_cycle(fence=lead.holds), metrics)
         if ask_leader and await lead.request_cycle():
             return None
     finally:
         await lead.release()
+    if not run_here:
+        raise Conflict("No worker leads that could be asked for a cycle.")
     raise Conflict("Another worker leads; it runs at its next interval.")
 
 

@@ -210,7 +210,7 @@ def test_unknown_names_and_bad_values_fail_in_one_line(
         (["admin", "clients", "create", "--issuer", ISSUER, "--subject", "s2", "--team", "web"],
          ["subject", "s2"]),
         (["policy", "check", "--team", "ml", "--labels", "gpu-a100"], ["allowed:", "gpu-a100,ml"]),
-        (["sync", "trigger"], ["observed", "0"]),
+        (["sync", "status"], ["cycles", "0"]),
     ],
 )  # fmt: skip
 def test_each_command_prints_a_table(cli: Cli, argv: list[str], expected_row: list[str]) -> None:

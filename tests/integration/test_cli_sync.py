@@ -241,3 +241,21 @@ def test_simulator_mode_is_refused_with_the_way_to_share_one(
     assert "gharts simulator --port N --state FILE" in result.err
     assert "gharts serve --with-worker" in result.err
     assert RunnerStatus.PENDING is stored_status(cli, runner)  # nothing was reconciled
+
+
+def test_sync_trigger_with_a_simulator_of_its_own_and_no_leader_is_refused(
+    sqlite_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With nobody leading, trigger would run the cycle here against an empty simulated GitHub."""
+    cli = make_cli(sqlite_url, tmp_path, capsys, monkeypatch)  # github.mode = "simulator"
+    runner = on_services(cli, seeding(RunnerStatus.ONLINE, age=timedelta(minutes=1)))
+    monkeypatch.setattr(cli_support, "bootstrap", bootstrap)  # the simulator, not the fake
+
+    result = cli("sync", "trigger")
+
+    assert (EXIT_USAGE, "") == (result.code, result.out)
+    assert result.err.startswith("error: USAGE: gharts sync trigger refuses github.mode")
+    assert RunnerStatus.ONLINE is stored_status(cli, runner)  # nothing was reconciled

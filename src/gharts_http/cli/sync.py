@@ -3,8 +3,9 @@
 ``--once`` runs one cycle here and prints its report (``gharts_http.cli.run``). ``status`` reads
 the shared sync state as ``GET /api/v1/admin/sync/status`` does. ``trigger`` asks for a cycle as
 ``POST /api/v1/admin/sync/trigger`` does: on PostgreSQL the leading worker is woken through
-``NOTIFY`` (``scheduled``); with no leader the cycle runs here (``completed``, with its report).
-Both are audited with the operator as actor.
+``NOTIFY`` (``scheduled``); with no leader the cycle runs here (``completed``, with its report),
+unless this process's GitHub would be a simulator of its own (``github.mode = "simulator"``):
+then with no leader to ask it refuses (exit 2). Both are audited with the operator as actor.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gharts_http.bootstrap import Services
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gharts_http.cli.output import emit, fields_table
 from gharts_http.cli.parsing import add_command
-from gharts_http.cli.run import run_sync
+from gharts_http.cli.run import refuse_a_private_simulator, run_sync
 from gharts_http.cli.support import operator
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.worker import run_cycle_once
@@ -45,15 +46,21 @@ async def _trigger(args: argparse.Namespace, services: Services) -> int:
     principal = operator(args)
     sync = services.sync
     await sync.check_trigger(principal)
+    # A simulated GitHub built here is this process's own, empty: a cycle against it would retire
+    # every runner the server knows. Only a leader elsewhere may run it.
+    private_github = services.simulator is not None
     try:
         report = await run_cycle_once(
             sync,
             database_url=services.settings.database.url,
             metrics=WorkerMetrics.of(services.metrics.registry),
             ask_leader=True,
+            run_here=not private_github,
         )
     except Conflict:
         await sync.record_trigger(principal, TriggerOutcome.REFUSED)
+        if private_github:
+            refuse_a_private_simulator(services.settings, "sync trigger")
         raise
     if report is None:
         await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
