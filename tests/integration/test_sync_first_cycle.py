@@ -1,7 +1,7 @@
 """The first cycle of a process resolves stuck reservations on SQLite and PostgreSQL.
 
 Through ``bootstrap``: the first-cycle grace is the longest JIT call of the adapter it builds
-(269 s with the default timeouts and retries), shorter here than the configured one-hour grace.
+(25 s, the default ``Timeouts.jit_call``), shorter here than the configured one-hour grace.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ async def test_the_first_cycle_frees_what_a_crash_left_and_later_cycles_keep_the
         services.simulator.register("crashed", list(LABELS))
         crashed = await reserved(services, "crashed", timedelta(seconds=300), team)
         lost = await reserved(services, "lost", timedelta(seconds=300), team)
-        in_flight = await reserved(services, "in-flight", timedelta(seconds=60), team)
+        in_flight = await reserved(services, "in-flight", timedelta(seconds=10), team)
 
         first = await services.sync.run_cycle()
         later_row = await reserved(services, "later", timedelta(seconds=300), team)

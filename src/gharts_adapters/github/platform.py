@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -87,18 +88,29 @@ class GitHubRunnerPlatform:
 
         Retried only when the request never left: a repeated POST could register the runner
         twice. A name GitHub already knows raises :class:`Conflict` naming the existing runner.
+        The whole call is cut at ``Timeouts.jit_call`` with :class:`GitHubUnavailable` (whether
+        GitHub created the runner is then unknown).
         """
-        reply = await self._send(
-            "POST",
-            f"{self._runners_path}/generate-jitconfig",
-            json=jit_body(request),
-            expected=(409,),
-            retry=RetryMode.UNSENT_ONLY,
-        )
-        if reply.status == 409:
-            existing = await self._find_by_name(request.name)
-            where = f" (GitHub runner id {existing.id})" if existing else ""
-            raise Conflict(f"A runner named '{request.name}' already exists on GitHub{where}.")
+        deadline = self._settings.timeouts.jit_call
+        try:
+            async with asyncio.timeout(deadline):
+                reply = await self._send(
+                    "POST",
+                    f"{self._runners_path}/generate-jitconfig",
+                    json=jit_body(request),
+                    expected=(409,),
+                    retry=RetryMode.UNSENT_ONLY,
+                )
+                if reply.status == 409:
+                    existing = await self._find_by_name(request.name)
+                    where = f" (GitHub runner id {existing.id})" if existing else ""
+                    raise Conflict(
+                        f"A runner named '{request.name}' already exists on GitHub{where}."
+                    )
+        except TimeoutError:
+            raise GitHubUnavailable(
+                f"GitHub did not answer the JIT configuration request within {deadline:g} s."
+            ) from None
         return self._parse(reply.body, JitConfig)
 
     async def create_registration_token(self) -> RegistrationToken:

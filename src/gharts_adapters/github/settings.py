@@ -22,10 +22,18 @@ def _pem(_instance: object, _attribute: attrs.Attribute[str], value: str) -> Non
 
 @attrs.frozen
 class Timeouts:
-    """Per-request limits in seconds; ``read`` also bounds each whole request."""
+    """Limits in seconds: ``read`` bounds each request, ``jit_call`` a whole JIT call.
+
+    ``jit_call`` covers ``create_jit_config`` with its token fetch and retries.
+
+    ``jit_call`` is under the Go client's 30 s, so a caller hears the 502 rather than its own
+    timeout, and well under ``sync.provisioning_grace_seconds`` (120 s), so no worker judges a
+    reservation stuck while its call is still in flight.
+    """
 
     connect: float = 5.0
     read: float = 15.0
+    jit_call: float = 25.0
 
     @property
     def total(self) -> float:
@@ -86,12 +94,13 @@ class GitHubSettings:
         One try is bounded by :attr:`Timeouts.total`. An installation token may be fetched first
         (an idempotent call, retried by :attr:`retry`), and a cached token GitHub refuses costs
         one more fetch and one more try, so one attempt costs at most twice a fetch and a try.
-        Attempts are retried by :attr:`retry` (only while the request never left). A
-        ``provisioning`` row older than this is in flight in no process: its call has ended.
+        Attempts are retried by :attr:`retry` (only while the request never left). The whole
+        call is cut at :attr:`Timeouts.jit_call`. A ``provisioning`` row older than this is in
+        flight in no process: its call has ended.
         """
         one_try = self.timeouts.total
         token = longest_retried(self.retry, one_try)
-        return longest_retried(self.retry, 2 * (token + one_try))
+        return min(self.timeouts.jit_call, longest_retried(self.retry, 2 * (token + one_try)))
 
     @property
     def registration_url(self) -> str:

@@ -27,8 +27,16 @@ def test_retries_are_bounded_by_the_attempts_or_by_the_deadline_whichever_ends_f
 
 
 def test_a_jit_call_costs_at_most_two_token_fetches_and_two_tries_per_attempt() -> None:
-    """Defaults: a token fetch of 83 s, attempts of 2 x (83 + 20) s, the 60 s deadline: 269 s."""
-    tight = settings(timeouts=Timeouts(connect=1.0, read=2.0), retry=RetryPolicy.immediate())
+    """Without its cut: a token fetch of 83 s, attempts of 2 x (83 + 20) s, 60 s deadline: 269 s."""
+    uncut = settings(timeouts=Timeouts(jit_call=1000.0))
+    tight = settings(
+        timeouts=Timeouts(connect=1.0, read=2.0, jit_call=1000.0), retry=RetryPolicy.immediate()
+    )
 
     # tight: a try 3 s, a fetch 3 x 3 = 9 s, an attempt 2 x (9 + 3) = 24 s, three attempts 72 s.
-    assert (269.0, 72.0) == (settings().longest_jit_call, tight.longest_jit_call)
+    assert (269.0, 72.0) == (uncut.longest_jit_call, tight.longest_jit_call)
+
+
+def test_a_jit_call_is_cut_at_its_own_deadline_under_the_grace() -> None:
+    """By default the whole call ends within 25 s: under the Go client's 30 s, and the grace."""
+    assert 25.0 == settings().longest_jit_call

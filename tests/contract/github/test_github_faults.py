@@ -203,6 +203,21 @@ async def test_a_hanging_jit_request_is_not_repeated(simulated: SimulatedFactory
     assert expected == github.simulator.calls["generate_jitconfig"]
 
 
+async def test_a_jit_call_slower_than_its_deadline_fails_with_an_unknown_outcome(
+    simulated: SimulatedFactory,
+) -> None:
+    """Each try may take 1 s, the whole call 0.2 s: a 0.5 s GitHub is cut at the call's deadline."""
+    async with simulated(timeouts=Timeouts(connect=0.5, read=1.0, jit_call=0.2)) as github:
+        await _authenticate(github)
+        github.simulator.set_faults(Faults(latency_ms=500))
+
+        with pytest.raises(GitHubUnavailable, match=r"within 0\.2 s") as raised:
+            await github.platform.create_jit_config(JIT)
+
+    assert raised.value.request_sent  # GitHub may yet create it: resolved by name later
+    assert 1 == github.simulator.calls["generate_jitconfig"]
+
+
 async def test_retries_stop_at_the_configured_number_of_attempts(
     simulated: SimulatedFactory,
 ) -> None:
