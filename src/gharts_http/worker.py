@@ -28,12 +28,12 @@ import structlog
 
 from gharts_adapters.storage.leadership import TRIGGER_APPLICATION, Leadership, leadership_for
 from gharts_core.errors import Conflict, GhartsError
-from gharts_core.model import SyncReport
-from gharts_core.services.sync import SyncService
+from gharts_core.model import Principal, SyncReport
+from gharts_core.services.sync import SyncService, TriggerOutcome
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.sync_requests import SyncRequests
 
-__all__ = ["DEFAULT_STOP_GRACE_SECONDS", "run_cycle_once", "run_worker"]
+__all__ = ["DEFAULT_STOP_GRACE_SECONDS", "run_cycle_once", "run_worker", "trigger_cycle"]
 
 DEFAULT_STOP_GRACE_SECONDS = 20.0
 
@@ -112,6 +112,40 @@ async def run_cycle_once(
     if not run_here:
         raise Conflict("No worker leads that could be asked for a cycle.")
     raise Conflict("Another worker leads; it runs at its next interval.")
+
+
+async def trigger_cycle(
+    sync: SyncService,
+    principal: Principal,
+    *,
+    requests: SyncRequests | None,
+    database_url: str,
+    metrics: WorkerMetrics,
+    run_here: bool = True,
+) -> SyncReport | None:
+    """Ask for a sync cycle on behalf of ``principal`` (the API's, dashboard's and CLI's trigger).
+
+    A worker in this process (``requests``) is woken first, then one leading elsewhere; with
+    none, the cycle runs here unless ``run_here`` is false. Return ``None`` when a worker was
+    asked, else the report of the cycle that ran. Every outcome is audited; one that could not
+    be asked raises :class:`~gharts_core.errors.Conflict` (see :func:`run_cycle_once`).
+    """
+    await sync.check_trigger(principal)
+    if requests is not None and requests.request():
+        await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
+        return None
+    try:
+        report = await run_cycle_once(
+            sync, database_url=database_url, metrics=metrics, ask_leader=True, run_here=run_here
+        )
+    except Conflict:
+        await sync.record_trigger(principal, TriggerOutcome.REFUSED)
+        raise
+    if report is None:
+        await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
+        return None
+    await sync.record_trigger(principal, TriggerOutcome.RAN, report)
+    return report
 
 
 async def _acquire(lead: Leadership, log: Any) -> bool:

@@ -14,7 +14,6 @@ import argparse
 from typing import Any
 
 from gharts_core.errors import Conflict
-from gharts_core.services.sync import TriggerOutcome
 from gharts_http.api.schemas.sync import (
     SyncCompletedResponse,
     SyncScheduledResponse,
@@ -27,7 +26,7 @@ from gharts_http.cli.parsing import add_command
 from gharts_http.cli.run import refuse_a_private_simulator, run_sync
 from gharts_http.cli.support import operator
 from gharts_http.metrics.worker import WorkerMetrics
-from gharts_http.worker import run_cycle_once
+from gharts_http.worker import trigger_cycle
 
 
 async def _status(args: argparse.Namespace, services: Services) -> int:
@@ -43,31 +42,26 @@ async def _status(args: argparse.Namespace, services: Services) -> int:
 
 
 async def _trigger(args: argparse.Namespace, services: Services) -> int:
-    principal = operator(args)
-    sync = services.sync
-    await sync.check_trigger(principal)
     # A simulated GitHub built here is this process's own, empty: a cycle against it would retire
     # every runner the server knows. Only a leader elsewhere may run it.
     private_github = services.simulator is not None
     try:
-        report = await run_cycle_once(
-            sync,
+        report = await trigger_cycle(
+            services.sync,
+            operator(args),
+            requests=None,
             database_url=services.settings.database.url,
             metrics=WorkerMetrics.of(services.metrics.registry),
-            ask_leader=True,
             run_here=not private_github,
         )
     except Conflict:
-        await sync.record_trigger(principal, TriggerOutcome.REFUSED)
         if private_github:
             refuse_a_private_simulator(services.settings, "sync trigger")
         raise
     if report is None:
-        await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
         scheduled = SyncScheduledResponse()
         emit(args, scheduled, lambda: "scheduled: the leading worker runs a cycle shortly")
         return EXIT_OK
-    await sync.record_trigger(principal, TriggerOutcome.RAN, report)
     completed = SyncCompletedResponse.of(report)
     emit(args, completed, lambda: fields_table(completed.report))
     return EXIT_FAILED if report.errors else EXIT_OK

@@ -5,8 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from gharts_core.errors import Conflict, ErrorCode
-from gharts_core.services.sync import TriggerOutcome
+from gharts_core.errors import ErrorCode
 from gharts_http.api.dependencies import SECURITY, PrincipalDep, ServicesDep, admin_only
 from gharts_http.api.errors import ADMIN_ONLY_ERRORS, error_responses
 from gharts_http.api.schemas.sync import (
@@ -15,7 +14,7 @@ from gharts_http.api.schemas.sync import (
     SyncStatusResponse,
 )
 from gharts_http.metrics.worker import WorkerMetrics
-from gharts_http.worker import run_cycle_once
+from gharts_http.worker import trigger_cycle
 
 E = ErrorCode
 _ADMIN = ADMIN_ONLY_ERRORS
@@ -67,23 +66,13 @@ class AdminSyncController(Controller):
         self, principal: PrincipalDep, services: ServicesDep
     ) -> Response[SyncCompletedResponse | SyncScheduledResponse]:
         """Ask the worker for a cycle, or run one here when no worker leads."""
-        sync = services.sync
-        await sync.check_trigger(principal)
-        if services.sync_requests.request():
-            await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
-            return Response(SyncScheduledResponse(), status_code=202)
-        try:
-            report = await run_cycle_once(
-                sync,
-                database_url=services.settings.database.url,
-                metrics=WorkerMetrics.of(services.metrics.registry),
-                ask_leader=True,
-            )
-        except Conflict:
-            await sync.record_trigger(principal, TriggerOutcome.REFUSED)
-            raise
+        report = await trigger_cycle(
+            services.sync,
+            principal,
+            requests=services.sync_requests,
+            database_url=services.settings.database.url,
+            metrics=WorkerMetrics.of(services.metrics.registry),
+        )
         if report is None:
-            await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
             return Response(SyncScheduledResponse(), status_code=202)
-        await sync.record_trigger(principal, TriggerOutcome.RAN, report)
         return Response(SyncCompletedResponse.of(report), status_code=200)

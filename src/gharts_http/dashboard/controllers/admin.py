@@ -20,13 +20,12 @@ from gharts_core.errors import Conflict, NotFound
 from gharts_core.model import AuditAction, AuditOutcome, Principal, RunnerStatus
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_core.services.admin_audit import AuditQuery
-from gharts_core.services.sync import TriggerOutcome
 from gharts_http.bootstrap import Services
 from gharts_http.dashboard.charts import Bar, Segment, bar_chart, stacked_bar_chart
 from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.pages import page, redirect
 from gharts_http.metrics.worker import WorkerMetrics
-from gharts_http.worker import run_cycle_once
+from gharts_http.worker import trigger_cycle
 
 STATUS_COLOURS = {
     RunnerStatus.PROVISIONING.value: "#8250df",
@@ -56,26 +55,17 @@ async def _provision_outcomes(services: Services, principal: Principal) -> list[
 
 async def _trigger(services: Services, principal: Principal) -> str:
     """Ask for a sync cycle exactly as ``POST /api/v1/admin/sync/trigger`` does."""
-    sync = services.sync
-    await sync.check_trigger(principal)
-    if services.sync_requests.request():
-        await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
-        return "scheduled"
     try:
-        report = await run_cycle_once(
-            sync,
+        report = await trigger_cycle(
+            services.sync,
+            principal,
+            requests=services.sync_requests,
             database_url=services.settings.database.url,
             metrics=WorkerMetrics.of(services.metrics.registry),
-            ask_leader=True,
         )
     except Conflict:
-        await sync.record_trigger(principal, TriggerOutcome.REFUSED)
         return "refused"
-    if report is None:
-        await sync.record_trigger(principal, TriggerOutcome.SCHEDULED)
-        return "scheduled"
-    await sync.record_trigger(principal, TriggerOutcome.RAN, report)
-    return "ran"
+    return "scheduled" if report is None else "ran"
 
 
 class AdminPages(Controller):
