@@ -1,8 +1,9 @@
 """The audit export's file formats: JSON Lines and CSV (RFC 4180), one row at a time.
 
 ``GET /api/v1/admin/audit/export`` (and the dashboard's export link) streams what
-:meth:`~gharts_core.services.admin_audit.AuditAdminService.export_audit` yields through these, and
-so does ``gharts audit export``: the endpoint and the CLI write byte-identical files.
+:meth:`~gharts_core.services.admin_audit.AuditAdminService.export_audit` yields through
+:func:`audit_file`, and ``gharts audit export`` writes :func:`audit_lines`: the endpoint, the
+dashboard and the CLI write byte-identical files.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,11 @@ from gharts_core.model import AuditEvent
 
 __all__ = [
     "AUDIT_CSV_COLUMNS",
+    "AUDIT_MEDIA_TYPES",
     "audit_csv_header",
+    "audit_file",
+    "audit_file_name",
+    "audit_lines",
     "audit_to_csv_row",
     "audit_to_dict",
     "audit_to_jsonl_line",
@@ -42,6 +47,9 @@ AUDIT_CSV_COLUMNS = (
     "user_agent",
 )
 """The CSV columns in order; columns added later come last, so positional readers keep working."""
+AUDIT_MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+"""The export formats by name, with the media type each is sent as."""
+_CHUNK_BYTES = 64 * 1024
 # Spreadsheets run cells starting with these as formulas; actor names come from tokens.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -125,3 +133,33 @@ def csv_line(cells: Sequence[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(cells)
     return buffer.getvalue()
+
+
+async def audit_lines(events: AsyncIterator[AuditEvent], export_format: str) -> AsyncIterator[str]:
+    """Yield the export's lines: ``jsonl`` one record a row, ``csv`` the header row first."""
+    if export_format not in AUDIT_MEDIA_TYPES:
+        raise ValueError(f"unknown audit export format {export_format!r}")
+    if export_format == "csv":
+        yield csv_line(audit_csv_header())
+        async for event in events:
+            yield csv_line(audit_to_csv_row(event))
+    else:
+        async for event in events:
+            yield audit_to_jsonl_line(event)
+
+
+async def audit_file(events: AsyncIterator[AuditEvent], export_format: str) -> AsyncIterator[bytes]:
+    """Yield the export file as UTF-8 in chunks of about 64 KiB, not one message a row."""
+    buffer = bytearray()
+    async for line in audit_lines(events, export_format):
+        buffer += line.encode()
+        if len(buffer) >= _CHUNK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def audit_file_name(moment: datetime, export_format: str) -> str:
+    """Return the export's file name: the time of the export in UTC, and the format."""
+    return f"gharts-audit-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.{export_format}"

@@ -6,7 +6,8 @@ import csv
 import io
 import json
 import uuid
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
@@ -15,6 +16,8 @@ from gharts_core.model import Actor, AuditEvent, AuditOutcome, PrincipalKind
 from gharts_http.audit_export import (
     AUDIT_CSV_COLUMNS,
     audit_csv_header,
+    audit_file,
+    audit_file_name,
     audit_to_csv_row,
     audit_to_dict,
     audit_to_jsonl_line,
@@ -103,3 +106,33 @@ def test_audit_csv_cells_never_start_a_spreadsheet_formula(name: str) -> None:
     row = audit_to_csv_row(attrs.evolve(EVENT, actor=actor))
 
     assert ("'" + name, "") == (row[AUDIT_CSV_COLUMNS.index("actor_name")], row[3])
+
+
+async def _events(count: int) -> AsyncIterator[AuditEvent]:
+    for number in range(count):
+        yield attrs.evolve(EVENT, id=uuid.UUID(int=number))
+
+
+async def test_the_export_file_is_its_lines_in_chunks_of_about_64_kib() -> None:
+    """The file the API and the dashboard stream is every line, in a few large chunks."""
+    rows = 1000
+
+    chunks = [chunk async for chunk in audit_file(_events(rows), "csv")]
+
+    lines = b"".join(chunks).decode().splitlines(keepends=True)
+    assert (rows + 1, csv_line(audit_csv_header())) == (len(lines), lines[0])
+    assert all(len(chunk) >= 64 * 1024 for chunk in chunks[:-1]), [len(c) for c in chunks]
+    assert len(chunks) < rows // 10
+
+
+async def test_an_unknown_export_format_is_refused_before_any_row_is_read() -> None:
+    """A format other than jsonl and csv is a programming error, not an empty file."""
+    with pytest.raises(ValueError, match="xml"):
+        await anext(audit_file(_events(1), "xml"))
+
+
+def test_the_export_file_name_says_when_in_utc_and_the_format() -> None:
+    """The name holds the export's moment in UTC, whatever the clock's zone."""
+    moment = datetime(2026, 5, 4, 5, 2, 1, tzinfo=timezone(timedelta(hours=2)))
+
+    assert "gharts-audit-20260504T030201Z.jsonl" == audit_file_name(moment, "jsonl")

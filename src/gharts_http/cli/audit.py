@@ -18,12 +18,7 @@ from gharts_core.model import AuditOutcome
 from gharts_core.services.admin_audit import AuditQuery
 from gharts_http.api.schemas.audit import ExportFormat
 from gharts_http.api.schemas.runners import PolicyCheckResponse
-from gharts_http.audit_export import (
-    audit_csv_header,
-    audit_to_csv_row,
-    audit_to_jsonl_line,
-    csv_line,
-)
+from gharts_http.audit_export import audit_lines
 from gharts_http.bootstrap import Services
 from gharts_http.cli.errors import EXIT_OK, EXIT_REFUSED, UsageError
 from gharts_http.cli.output import Table, add_output_option, emit
@@ -59,13 +54,8 @@ async def _export(args: argparse.Namespace, services: Services) -> int:
     events = await services.audit.export_audit(operator(args), query)
     try:
         with _output(args.output) as stream:
-            if args.format is ExportFormat.CSV:
-                stream.write(csv_line(audit_csv_header()))
-            async for event in events:
-                if args.format is ExportFormat.CSV:
-                    stream.write(csv_line(audit_to_csv_row(event)))
-                else:
-                    stream.write(audit_to_jsonl_line(event))
+            async for line in audit_lines(events, args.format):
+                stream.write(line)
     except OSError as error:
         raise UsageError(f"--output {args.output}: {error.strerror or error}") from error
     return EXIT_OK

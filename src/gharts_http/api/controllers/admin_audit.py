@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -13,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from gharts_core.errors import ErrorCode
-from gharts_core.model import AuditEvent, AuditOutcome, SecurityEventType, Severity
+from gharts_core.model import AuditOutcome, SecurityEventType, Severity
 from gharts_core.ports.storage import Page
 from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
 from gharts_http.api.controllers._params import Limit, Offset, Since, Until, time_range
@@ -25,50 +23,11 @@ from gharts_http.api.schemas.audit import (
     SecurityEventListResponse,
     StatsResponse,
 )
-from gharts_http.audit_export import (
-    audit_csv_header,
-    audit_to_csv_row,
-    audit_to_jsonl_line,
-    csv_line,
-)
+from gharts_http.audit_export import AUDIT_MEDIA_TYPES, audit_file, audit_file_name
 
 E = ErrorCode
 _ADMIN = ADMIN_ONLY_ERRORS
 _FILTERED = (*_ADMIN, E.VALIDATION_ERROR, E.TEAM_NOT_FOUND)
-
-_MEDIA_TYPES = {ExportFormat.JSONL: "application/x-ndjson", ExportFormat.CSV: "text/csv"}
-
-
-_CHUNK_BYTES = 64 * 1024
-
-
-async def _jsonl(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
-    async for event in events:
-        yield audit_to_jsonl_line(event)
-
-
-async def _csv(events: AsyncIterator[AuditEvent]) -> AsyncIterator[str]:
-    yield csv_line(audit_csv_header())
-    async for event in events:
-        yield csv_line(audit_to_csv_row(event))
-
-
-async def _chunked(lines: AsyncIterator[str]) -> AsyncIterator[bytes]:
-    """Send lines in chunks of about 64 KiB rather than one ASGI message per row."""
-    buffer = bytearray()
-    async for line in lines:
-        buffer += line.encode()
-        if len(buffer) >= _CHUNK_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
-
-
-_WRITERS: dict[ExportFormat, Callable[[AsyncIterator[AuditEvent]], AsyncIterator[str]]] = {
-    ExportFormat.JSONL: _jsonl,
-    ExportFormat.CSV: _csv,
-}
 
 
 @dataclass
@@ -79,11 +38,9 @@ class _ExportOperation(Operation):
         ok = (self.responses or {}).get("200")
         if isinstance(ok, OpenAPIResponse):
             text = Schema(type=OpenAPIType.STRING)
-            ok.content = {media: OpenAPIMediaType(schema=text) for media in _MEDIA_TYPES.values()}
-
-
-def _file_name(moment: datetime, export_format: ExportFormat) -> str:
-    return f"gharts-audit-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}.{export_format.value}"
+            ok.content = {
+                media: OpenAPIMediaType(schema=text) for media in AUDIT_MEDIA_TYPES.values()
+            }
 
 
 class AdminAuditController(Controller):
@@ -146,10 +103,10 @@ class AdminAuditController(Controller):
         since_at, until_at = time_range(since, until)
         query = AuditQuery(actor, action, team, target, outcome, since_at, until_at)
         events = await services.audit.export_audit(principal, query)
-        name = _file_name(services.clock.now(), format)
+        name = audit_file_name(services.clock.now(), format)
         return Stream(
-            _chunked(_WRITERS[format](events)),
-            media_type=_MEDIA_TYPES[format],
+            audit_file(events, format),
+            media_type=AUDIT_MEDIA_TYPES[format],
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 

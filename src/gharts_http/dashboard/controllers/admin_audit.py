@@ -7,8 +7,7 @@ session's authority.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from datetime import UTC
+from collections.abc import Mapping
 
 from litestar import Controller, Response, get
 from litestar.params import FromQuery
@@ -18,12 +17,7 @@ from gharts_core.errors import ValidationFailed
 from gharts_core.model import AuditAction, AuditEvent, AuditOutcome
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page, PageResult
 from gharts_core.services.admin_audit import AuditQuery
-from gharts_http.audit_export import (
-    audit_csv_header,
-    audit_to_csv_row,
-    audit_to_jsonl_line,
-    csv_line,
-)
+from gharts_http.audit_export import AUDIT_MEDIA_TYPES, audit_file, audit_file_name
 from gharts_http.dashboard.audit_diff import changes_of, other_details
 from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
@@ -40,8 +34,6 @@ from gharts_http.dashboard.pages import SECURITY_HEADERS, page
 
 ACTIONS = tuple(action.value for action in AuditAction)
 OUTCOMES = tuple(outcome.value for outcome in AuditOutcome)
-_MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
-_CHUNK_BYTES = 64 * 1024
 
 
 def audit_rows(found: PageResult[AuditEvent]) -> list[dict[str, object]]:
@@ -82,24 +74,6 @@ def audit_filters(
         "until": local_input(query.until),
     }
     return query, shown
-
-
-async def _file(events: AsyncIterator[AuditEvent], export_format: str) -> AsyncIterator[bytes]:
-    buffer = bytearray()
-    if export_format == "csv":
-        buffer += csv_line(audit_csv_header()).encode()
-    async for event in events:
-        line = (
-            csv_line(audit_to_csv_row(event))
-            if export_format == "csv"
-            else audit_to_jsonl_line(event)
-        )
-        buffer += line.encode()
-        if len(buffer) >= _CHUNK_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
 
 
 class AdminAuditPages(Controller):
@@ -170,7 +144,7 @@ class AdminAuditPages(Controller):
         until: FromQuery[str | None] = None,
     ) -> Stream:
         """Stream every row matching the filters as JSON Lines or CSV, newest first."""
-        if format not in _MEDIA_TYPES:
+        if format not in AUDIT_MEDIA_TYPES:
             raise ValidationFailed({"format": "one of: jsonl, csv"})
         query, _ = audit_filters(
             actor=actor,
@@ -183,9 +157,11 @@ class AdminAuditPages(Controller):
         )
         services = dashboard.services
         events = await services.audit.export_audit(viewer.principal, query)
-        name = f"gharts-audit-{services.clock.now().astimezone(UTC):%Y%m%dT%H%M%SZ}.{format}"
+        name = audit_file_name(services.clock.now(), format)
         headers: Mapping[str, str] = {
             **SECURITY_HEADERS,
             "Content-Disposition": f'attachment; filename="{name}"',
         }
-        return Stream(_file(events, format), media_type=_MEDIA_TYPES[format], headers=headers)
+        return Stream(
+            audit_file(events, format), media_type=AUDIT_MEDIA_TYPES[format], headers=headers
+        )
