@@ -18,13 +18,13 @@ from gharts_core.model import AuditEvent, Team
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_core.services.admin_audit import AuditQuery
 from gharts_core.services.admin_clients import ClientQuery
-from gharts_core.services.runners import RunnerQuery
 from gharts_core.services.webhook import WebhookEnforcement
 from gharts_http.dashboard.context import Dashboard
 from gharts_http.dashboard.errors import status_of
 from gharts_http.dashboard.pages import page
 from gharts_http.dashboard.sessions import Viewer
 from gharts_http.dashboard.team_forms import form_of, problem_lines
+from gharts_http.dashboard.team_quota import live_runners, quota_use
 
 ACTIVE = "admin-teams"
 RECENT_CHANGES = 10
@@ -66,14 +66,6 @@ def enforcement(dashboard: Dashboard) -> WebhookEnforcement:
     return WebhookEnforcement(dashboard.services.settings.sync.webhook_enforcement.value)
 
 
-async def live_runners(dashboard: Dashboard, viewer: Viewer, team: Team) -> int:
-    """Return how many of the team's runners count towards its quota."""
-    found = await dashboard.services.runners.list(
-        viewer.principal, RunnerQuery(team_name=team.name, include_deleted=False), Page(limit=1)
-    )
-    return found.total
-
-
 async def changes(dashboard: Dashboard, viewer: Viewer, team: Team) -> list[Change]:
     """Return the latest changes of the team's settings, newest first."""
     found = await dashboard.services.audit.list_audit(
@@ -108,7 +100,7 @@ async def team_page(
         "viewer": viewer,
         "active": ACTIVE,
         "team": team,
-        "use": {"live": live, "max": team.max_runners, "percent": _percent(live, team)},
+        "use": quota_use(live, team),
         "members": members,
         "clients": [details.client for details in clients.items],
         "issuers": trusted_issuers(dashboard),
@@ -121,7 +113,3 @@ async def team_page(
         "notice": notice,
     }
     return page("admin/team.html", context, status=status_of(error) if error else 200)
-
-
-def _percent(live: int, team: Team) -> int | None:
-    return None if not team.max_runners else min(100, round(100 * live / team.max_runners))

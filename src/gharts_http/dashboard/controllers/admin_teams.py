@@ -24,7 +24,7 @@ from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_core.services.admin_teams import UpdateTeam
 from gharts_core.services.admin_users import UserQuery
 from gharts_core.services.policy_impact import PolicyImpactService
-from gharts_http.dashboard.admin_team_view import ACTIVE, enforcement, live_runners, team_page
+from gharts_http.dashboard.admin_team_view import ACTIVE, enforcement, team_page
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
 from gharts_http.dashboard.errors import status_of
 from gharts_http.dashboard.pages import page, redirect
@@ -39,6 +39,7 @@ from gharts_http.dashboard.team_forms import (
     text,
     update_command,
 )
+from gharts_http.dashboard.team_quota import live_runners
 
 Form = dict[str, Any]
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery
 
-from gharts_core.model import Team
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
-from gharts_core.services.runners import RunnerQuery
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
-from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
+from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, offset_of, pager
 from gharts_http.dashboard.controllers.admin_audit import (
     ACTIONS,
@@ -29,21 +27,7 @@ from gharts_http.dashboard.controllers.admin_security import (
     security_rows,
 )
 from gharts_http.dashboard.pages import page
-from gharts_http.dashboard.sessions import Viewer
-
-
-async def _live(dashboard: Dashboard, viewer: Viewer, team: Team) -> int:
-    found = await dashboard.services.runners.list(
-        viewer.principal,
-        RunnerQuery(team_name=team.name, include_deleted=False),
-        Page(limit=1),
-    )
-    return found.total
-
-
-def _use(live: int, team: Team) -> dict[str, object]:
-    percent = None if not team.max_runners else min(100, round(100 * live / team.max_runners))
-    return {"live": live, "max": team.max_runners, "percent": percent}
+from gharts_http.dashboard.team_quota import live_runners, quota_use
 
 
 class TeamPages(Controller):
@@ -57,7 +41,10 @@ class TeamPages(Controller):
         found = await dashboard.services.team_views.list_teams(
             viewer.principal, Page(limit=MAX_PAGE_SIZE)
         )
-        rows = [(team, _use(await _live(dashboard, viewer, team), team)) for team in found.items]
+        rows = [
+            (team, quota_use(await live_runners(dashboard, viewer, team), team))
+            for team in found.items
+        ]
         return page("teams.html", {"viewer": viewer, "active": "teams", "rows": rows})
 
     @get("/teams/{name:str}")
@@ -72,7 +59,7 @@ class TeamPages(Controller):
             "viewer": viewer,
             "active": "teams",
             "team": team,
-            "use": _use(await _live(dashboard, viewer, team), team),
+            "use": quota_use(await live_runners(dashboard, viewer, team), team),
             "members": members,
         }
         return page("team.html", context)
