@@ -1,4 +1,4 @@
-"""What the admin list pages share: filter values from the query string, and paging links."""
+"""What the list pages share: filter values from the query string, teams, paging links."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from gharts_core.errors import ValidationFailed
+from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_http.dashboard.context import Dashboard
+from gharts_http.dashboard.sessions import Viewer
 
 E = TypeVar("E", bound=enum.Enum)
 PAGE_SIZE = 50
@@ -58,6 +61,14 @@ def moment(name: str, value: str | None) -> datetime | None:
 def local_input(value: datetime | None) -> str:
     """Return ``value`` in UTC as a ``datetime-local`` field shows it (empty for ``None``)."""
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+async def team_names(dashboard: Dashboard, viewer: Viewer) -> list[str]:
+    """Return the names of the teams the viewer may read, the team filter's choices."""
+    found = await dashboard.services.team_views.list_teams(
+        viewer.principal, Page(limit=MAX_PAGE_SIZE)
+    )
+    return [team.name for team in found.items]
 
 
 def offset_of(page_number: int, size: int = PAGE_SIZE) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from litestar.response import Stream
 
 from gharts_core.errors import ValidationFailed
 from gharts_core.model import AuditAction, AuditEvent, AuditOutcome
-from gharts_core.ports.storage import MAX_PAGE_SIZE, Page, PageResult
+from gharts_core.ports.storage import Page, PageResult
 from gharts_core.services.admin_audit import AuditQuery
 from gharts_http.audit_export import AUDIT_MEDIA_TYPES, audit_file, audit_file_name
 from gharts_http.dashboard.audit_diff import changes_of, other_details
@@ -28,6 +28,7 @@ from gharts_http.dashboard.controllers._admin_forms import (
     offset_of,
     pager,
     query_string,
+    team_names,
     text,
 )
 from gharts_http.dashboard.pages import SECURITY_HEADERS, page
@@ -36,12 +37,25 @@ ACTIONS = tuple(action.value for action in AuditAction)
 OUTCOMES = tuple(outcome.value for outcome in AuditOutcome)
 
 
-def audit_rows(found: PageResult[AuditEvent]) -> list[dict[str, object]]:
-    """Return the rows as the audit table shows them: the event, its diff, its other details."""
-    return [
+def audit_table(
+    path: str, found: PageResult[AuditEvent], filters: dict[str, str], number: int
+) -> dict[str, object]:
+    """Return what the audit filters and table at ``path`` show: choices, rows, count, pager.
+
+    Each row is the event, its before/after diff and its other details.
+    """
+    rows = [
         {"event": event, "changes": changes_of(event), "details": other_details(event)}
         for event in found.items
     ]
+    return {
+        "rows": rows,
+        "total": found.total,
+        "filters": filters,
+        "actions": ACTIONS,
+        "outcomes": OUTCOMES,
+        **pager(path, filters, number, found.total),
+    }
 
 
 def audit_filters(
@@ -112,19 +126,13 @@ class AdminAuditPages(Controller):
         found = await services.audit.list_audit(
             viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
         )
-        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
         context = {
             "viewer": viewer,
             "active": "admin",
-            "rows": audit_rows(found),
-            "total": found.total,
-            "filters": filters,
-            "teams": [t.name for t in teams.items],
-            "actions": ACTIONS,
-            "outcomes": OUTCOMES,
+            "teams": await team_names(dashboard, viewer),
             "export_jsonl": "/admin/audit/export?" + query_string(filters, format="jsonl"),
             "export_csv": "/admin/audit/export?" + query_string(filters, format="csv"),
-            **pager("/admin/audit", filters, number, found.total),
+            **audit_table("/admin/audit", found, filters, number),
         }
         return page("admin/audit.html", context)
 

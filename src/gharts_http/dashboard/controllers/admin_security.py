@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromQuery
 
 from gharts_core.model import SecurityEvent, SecurityEventType, Severity
-from gharts_core.ports.storage import MAX_PAGE_SIZE, Page, PageResult
+from gharts_core.ports.storage import Page, PageResult
 from gharts_core.services.admin_audit import SecurityEventQuery
 from gharts_http.dashboard.audit_diff import shown
 from gharts_http.dashboard.context import DashboardDep, ViewerDep
@@ -17,6 +17,7 @@ from gharts_http.dashboard.controllers._admin_forms import (
     moment,
     offset_of,
     pager,
+    team_names,
     text,
 )
 from gharts_http.dashboard.pages import page
@@ -25,12 +26,25 @@ TYPES = tuple(kind.value for kind in SecurityEventType)
 SEVERITIES = tuple(severity.value for severity in Severity)
 
 
-def security_rows(found: PageResult[SecurityEvent]) -> list[dict[str, object]]:
-    """Return the events as the table shows them: the event and its details as text."""
-    return [
+def security_table(
+    path: str, found: PageResult[SecurityEvent], filters: dict[str, str], number: int
+) -> dict[str, object]:
+    """Return what the security filters and table at ``path`` show: choices, rows, count, pager.
+
+    Each row is the event and its details as text.
+    """
+    rows = [
         {"event": event, "details": {k: shown(v) for k, v in sorted(event.details.items())}}
         for event in found.items
     ]
+    return {
+        "rows": rows,
+        "total": found.total,
+        "filters": filters,
+        "types": TYPES,
+        "severities": SEVERITIES,
+        **pager(path, filters, number, found.total),
+    }
 
 
 def security_filters(
@@ -87,16 +101,10 @@ class AdminSecurityPages(Controller):
         found = await services.audit.list_security_events(
             viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
         )
-        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
         context = {
             "viewer": viewer,
             "active": "admin",
-            "rows": security_rows(found),
-            "total": found.total,
-            "filters": filters,
-            "teams": [t.name for t in teams.items],
-            "types": TYPES,
-            "severities": SEVERITIES,
-            **pager("/admin/security", filters, number, found.total),
+            "teams": await team_names(dashboard, viewer),
+            **security_table("/admin/security", found, filters, number),
         }
         return page("admin/security.html", context)

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 
 from gharts_core.authz import require_admin
 from gharts_core.errors import BadRequest, Conflict, GhartsError, TeamNotFound, UserNotFound
-from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_core.ports.storage import Page
 from gharts_core.services.admin_users import CreateUser, UpdateUser, UserDetails, UserQuery
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
@@ -26,6 +26,7 @@ from gharts_http.dashboard.controllers._admin_forms import (
     flag,
     offset_of,
     pager,
+    team_names,
     text,
 )
 from gharts_http.dashboard.errors import details_of, status_of
@@ -93,16 +94,13 @@ class AdminUserPages(Controller):
         found = await dashboard.services.users.list_users(
             viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
         )
-        teams = await dashboard.services.team_views.list_teams(
-            viewer.principal, Page(limit=MAX_PAGE_SIZE)
-        )
         context = {
             "viewer": viewer,
             "active": "admin",
             "users": found.items,
             "total": found.total,
             "filters": filters,
-            "teams": [t.name for t in teams.items],
+            "teams": await team_names(dashboard, viewer),
             **pager("/admin/users", filters, number, found.total),
         }
         return page("admin/users.html", context)

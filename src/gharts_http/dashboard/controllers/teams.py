@@ -7,27 +7,26 @@ another team's is the 403 page ``NOT_TEAM_MEMBER`` (recorded), an unknown one th
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
 from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery
 
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
 from gharts_http.dashboard.context import DashboardDep, ViewerDep
-from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, offset_of, pager
-from gharts_http.dashboard.controllers.admin_audit import (
-    ACTIONS,
-    OUTCOMES,
-    audit_filters,
-    audit_rows,
-)
-from gharts_http.dashboard.controllers.admin_security import (
-    SEVERITIES,
-    TYPES,
-    security_filters,
-    security_rows,
-)
+from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, offset_of
+from gharts_http.dashboard.controllers.admin_audit import audit_filters, audit_table
+from gharts_http.dashboard.controllers.admin_security import security_filters, security_table
 from gharts_http.dashboard.pages import page
 from gharts_http.dashboard.team_quota import live_runners, quota_use
+
+
+def _without_team(query: AuditQuery | SecurityEventQuery) -> dict[str, Any]:
+    """Return the filters but the team: a team's own log is scoped by its path."""
+    return attrs.asdict(query, recurse=False, filter=lambda field, _: field.name != "team")
 
 
 class TeamPages(Controller):
@@ -85,28 +84,18 @@ class TeamPages(Controller):
         )
         del filters["team"]
         number, offset = offset_of(page_number)
-        team_query = TeamAuditQuery(
-            actor=query.actor,
-            action=query.action,
-            target=query.target,
-            outcome=query.outcome,
-            since=query.since,
-            until=query.until,
-        )
         found = await dashboard.services.team_views.team_audit(
-            viewer.principal, name, team_query, Page(limit=PAGE_SIZE, offset=offset)
+            viewer.principal,
+            name,
+            TeamAuditQuery(**_without_team(query)),
+            Page(limit=PAGE_SIZE, offset=offset),
         )
         context = {
             "viewer": viewer,
             "active": "teams",
             "team_name": name,
-            "rows": audit_rows(found),
-            "total": found.total,
-            "filters": filters,
             "teams": None,
-            "actions": ACTIONS,
-            "outcomes": OUTCOMES,
-            **pager(f"/teams/{name}/audit", filters, number, found.total),
+            **audit_table(f"/teams/{name}/audit", found, filters, number),
         }
         return page("team_audit.html", context)
 
@@ -127,22 +116,17 @@ class TeamPages(Controller):
         query, filters = security_filters(type_=type, severity=severity, since=since, until=until)
         del filters["team"]
         number, offset = offset_of(page_number)
-        team_query = TeamSecurityEventQuery(
-            type=query.type, severity=query.severity, since=query.since, until=query.until
-        )
         found = await dashboard.services.team_views.team_security_events(
-            viewer.principal, name, team_query, Page(limit=PAGE_SIZE, offset=offset)
+            viewer.principal,
+            name,
+            TeamSecurityEventQuery(**_without_team(query)),
+            Page(limit=PAGE_SIZE, offset=offset),
         )
         context = {
             "viewer": viewer,
             "active": "teams",
             "team_name": name,
-            "rows": security_rows(found),
-            "total": found.total,
-            "filters": filters,
             "teams": None,
-            "types": TYPES,
-            "severities": SEVERITIES,
-            **pager(f"/teams/{name}/security", filters, number, found.total),
+            **security_table(f"/teams/{name}/security", found, filters, number),
         }
         return page("team_security.html", context)
