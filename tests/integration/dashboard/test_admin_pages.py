@@ -114,6 +114,15 @@ async def test_a_member_gets_403_on_every_admin_route_and_an_admin_404_on_unknow
         unknown = await http.request(method, "/admin/no-such-page", data={"csrf_token": token})
         assert 404 == unknown.status_code
         assert "Not found" in unknown.text
+    malformed = {
+        "/admin/users/not-an-id": "USER_NOT_FOUND",
+        "/admin/teams/demo/members/not-an-id/remove": "USER_NOT_FOUND",
+        "/admin/teams/demo/clients/not-an-id/enable": "CLIENT_NOT_FOUND",
+    }
+    for path, code in malformed.items():
+        method = "GET" if path.startswith("/admin/users") else "POST"
+        answer = await http.request(method, path, data={"csrf_token": token})
+        assert (404, True) == (answer.status_code, code in answer.text), path
 
 
 async def test_every_form_without_the_csrf_token_or_with_a_wrong_one_is_refused(

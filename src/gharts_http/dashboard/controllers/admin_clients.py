@@ -16,19 +16,13 @@ from gharts_core.errors import ClientNotFound, GhartsError
 from gharts_core.services.admin_clients import CreateClient
 from gharts_http.dashboard.admin_team_view import team_page
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._path_ids import path_id
 from gharts_http.dashboard.controllers.admin_teams import admin_form, team_path
 from gharts_http.dashboard.pages import redirect
 from gharts_http.dashboard.sessions import Viewer
 from gharts_http.dashboard.team_forms import checked, text
 
 CLIENT_FIELDS = ("issuer", "subject", "description")
-
-
-def _client_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientNotFound(value) from None
 
 
 class AdminClientPages(Controller):
@@ -112,7 +106,9 @@ def redirect_to(name: str, saved: str) -> Response[str]:
 
 async def _of_team(dashboard: Dashboard, viewer: Viewer, name: str, value: str) -> uuid.UUID:
     """Return the id of a client of team ``name``; another team's client is not found here."""
-    details = await dashboard.services.clients.get_client(viewer.principal, _client_id(value))
+    details = await dashboard.services.clients.get_client(
+        viewer.principal, path_id(value, ClientNotFound)
+    )
     if details.team_name != name:
         raise ClientNotFound(value)
     return details.client.id

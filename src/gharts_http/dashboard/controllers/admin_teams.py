@@ -26,6 +26,7 @@ from gharts_core.services.admin_users import UserQuery
 from gharts_core.services.policy_impact import PolicyImpactService
 from gharts_http.dashboard.admin_team_view import ACTIVE, enforcement, team_page
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._path_ids import path_id
 from gharts_http.dashboard.errors import status_of
 from gharts_http.dashboard.pages import page, redirect
 from gharts_http.dashboard.sessions import Viewer
@@ -283,15 +284,10 @@ class AdminTeamPages(Controller):
     ) -> Response[str]:
         """Remove the member from the team."""
         await admin_form(request, dashboard, viewer, "team.member_remove")
-        await dashboard.services.teams.remove_member(viewer.principal, name, _uuid(user_id))
+        await dashboard.services.teams.remove_member(
+            viewer.principal, name, path_id(user_id, UserNotFound)
+        )
         return redirect(team_path(name, saved="member-removed"))
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise UserNotFound(value) from None
 
 
 async def _user_by_email(dashboard: Dashboard, viewer: Viewer, email: str) -> uuid.UUID:

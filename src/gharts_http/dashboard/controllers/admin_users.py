@@ -9,7 +9,6 @@ form it came from, with what was typed; anything else is the error page.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +28,7 @@ from gharts_http.dashboard.controllers._admin_forms import (
     team_names,
     text,
 )
+from gharts_http.dashboard.controllers._path_ids import path_id
 from gharts_http.dashboard.errors import details_of, status_of
 from gharts_http.dashboard.pages import page, redirect
 from gharts_http.dashboard.sessions import Viewer
@@ -41,13 +41,6 @@ _NOTICES = {
     "reactivated": "The user was reactivated.",
 }
 _SEPARATORS = re.compile(r"[\s,]+")
-
-
-def _user_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise UserNotFound(value) from None
 
 
 def _checked(form: Mapping[str, Any], name: str) -> bool:
@@ -143,7 +136,9 @@ class AdminUserPages(Controller):
         done: FromQuery[str | None] = None,
     ) -> Response[str]:
         """Show one user with the forms that change, deactivate or reactivate it."""
-        details = await dashboard.services.users.get_user(viewer.principal, _user_id(user_id))
+        details = await dashboard.services.users.get_user(
+            viewer.principal, path_id(user_id, UserNotFound)
+        )
         return _user_page(viewer, details, notice=_NOTICES.get(done or ""))
 
     @post("/{user_id:str}", status_code=303)
@@ -202,7 +197,7 @@ async def _change(
     reason: str | None = None,
 ) -> Response[str]:
     users = dashboard.services.users
-    target = _user_id(user_id)
+    target = path_id(user_id, UserNotFound)
     try:
         if command is not None:
             await users.update_user(viewer.principal, target, command)

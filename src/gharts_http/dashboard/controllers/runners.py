@@ -20,6 +20,7 @@ from gharts_core.model import RunnerRecord, RunnerStatus
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_core.services.runners import RunnerQuery
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._path_ids import path_id
 from gharts_http.dashboard.pages import page, redirect
 from gharts_http.dashboard.sessions import Viewer
 
@@ -28,16 +29,9 @@ MAX_BATCH = 100
 STATUSES = tuple(status.value for status in RunnerStatus)
 
 
-def _runner_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise RunnerNotFound(value) from None
-
-
 def _chosen(values: list[str]) -> list[uuid.UUID]:
     """Return the chosen runner ids, each once, in the order given."""
-    ids = list(dict.fromkeys(_runner_id(value) for value in values if value))
+    ids = list(dict.fromkeys(path_id(value, RunnerNotFound) for value in values if value))
     if not ids:
         raise ValidationFailed({"runner": "choose at least one runner"}, "No runner was chosen.")
     if len(ids) > MAX_BATCH:
@@ -121,7 +115,7 @@ class RunnerPages(Controller):
     ) -> Response[str]:
         """Show one runner with its history of status changes."""
         services = dashboard.services
-        runner = await services.runners.get(viewer.principal, _runner_id(runner_id))
+        runner = await services.runners.get(viewer.principal, path_id(runner_id, RunnerNotFound))
         async with services.store.unit_of_work(read_only=True) as uow:
             history = await uow.runners.transitions(runner.id)
         context = {
@@ -143,7 +137,9 @@ class RunnerPages(Controller):
     ) -> Response[str]:
         """Re-read the runner from GitHub now, then show it again."""
         dashboard.check_form(request, viewer, await request.form())
-        runner = await dashboard.services.runners.refresh(viewer.principal, _runner_id(runner_id))
+        runner = await dashboard.services.runners.refresh(
+            viewer.principal, path_id(runner_id, RunnerNotFound)
+        )
         return redirect(f"/runners/{runner.runner.id}")
 
     @get("/runners/{runner_id:str}/delete")
@@ -151,7 +147,9 @@ class RunnerPages(Controller):
         self, dashboard: DashboardDep, viewer: ViewerDep, runner_id: FromPath[str]
     ) -> Response[str]:
         """Ask for confirmation before deleting a runner."""
-        runner = await dashboard.services.runners.get(viewer.principal, _runner_id(runner_id))
+        runner = await dashboard.services.runners.get(
+            viewer.principal, path_id(runner_id, RunnerNotFound)
+        )
         return page("runner_delete.html", {"viewer": viewer, "active": "runners", "runner": runner})
 
     @post("/runners/{runner_id:str}/delete", status_code=303)
@@ -165,7 +163,7 @@ class RunnerPages(Controller):
         """Deprovision the runner (GitHub first, then the record), then show it."""
         dashboard.check_form(request, viewer, await request.form())
         runner = await dashboard.services.runners.deprovision(
-            viewer.principal, _runner_id(runner_id)
+            viewer.principal, path_id(runner_id, RunnerNotFound)
         )
         return redirect(f"/runners/{runner.id}")
 
