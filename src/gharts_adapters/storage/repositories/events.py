@@ -6,11 +6,13 @@ purge removes rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Executable, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
@@ -39,12 +41,21 @@ def _time_range(
     return where
 
 
+@functools.cache
+def _appending(dialect: str, table: Table) -> Executable:
+    """Return the ``INSERT ... ON CONFLICT (id) DO NOTHING`` of one row of ``table``.
+
+    Built once, its values bound at execution: SQLAlchemy then finds the compiled statement by a
+    memoised cache key instead of walking a new statement's values on every request.
+    """
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=[table.c.id])
+
+
 class _AppendOnly(SqlRepository):
     async def _append(self, table: Table, row: dict[str, Any]) -> None:
         # ON CONFLICT rather than a SAVEPOINT: appends happen on every request.
-        result = await self._execute(
-            self._insert(table).values(row).on_conflict_do_nothing(index_elements=[table.c.id])
-        )
+        result = await self._connection.execute(_appending(self._dialect, table), row)
         if result.rowcount != 1:
             raise Conflict(f"An event with id '{row['id']}' already exists.")
 
