@@ -77,16 +77,22 @@ def offset_of(page_number: int, size: int = PAGE_SIZE) -> tuple[int, int]:
     return number, min((number - 1) * size, MAX_OFFSET)
 
 
-def pager(
+def listing(
     path: str, filters: Mapping[str, str], number: int, total: int, size: int = PAGE_SIZE
 ) -> dict[str, object]:
-    """Return the template's paging values: ``pages``, ``page_number``, ``previous``, ``next``."""
+    """Return what a filtered list at ``path`` shows besides its rows.
+
+    That is the count (``total``), the ``filters`` as the form shows them, and the pager's
+    ``pages``, ``page_number``, ``previous`` and ``next`` (links that keep the filters).
+    """
     pages = max(1, -(-total // size))
 
     def link(to: int) -> str:
         return f"{path}?" + query_string(filters, page_number=str(to))
 
     return {
+        "total": total,
+        "filters": filters,
         "page_number": number,
         "pages": pages,
         "previous": link(number - 1) if number > 1 else None,

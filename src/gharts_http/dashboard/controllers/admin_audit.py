@@ -23,10 +23,10 @@ from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
     PAGE_SIZE,
     choice,
+    listing,
     local_input,
     moment,
     offset_of,
-    pager,
     query_string,
     team_names,
     text,
@@ -50,11 +50,9 @@ def audit_table(
     ]
     return {
         "rows": rows,
-        "total": found.total,
-        "filters": filters,
         "actions": ACTIONS,
         "outcomes": OUTCOMES,
-        **pager(path, filters, number, found.total),
+        **listing(path, filters, number, found.total),
     }
 
 

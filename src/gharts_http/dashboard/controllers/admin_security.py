@@ -13,10 +13,10 @@ from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
     PAGE_SIZE,
     choice,
+    listing,
     local_input,
     moment,
     offset_of,
-    pager,
     team_names,
     text,
 )
@@ -39,11 +39,9 @@ def security_table(
     ]
     return {
         "rows": rows,
-        "total": found.total,
-        "filters": filters,
         "types": TYPES,
         "severities": SEVERITIES,
-        **pager(path, filters, number, found.total),
+        **listing(path, filters, number, found.total),
     }
 
 

@@ -23,8 +23,8 @@ from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
     PAGE_SIZE,
     flag,
+    listing,
     offset_of,
-    pager,
     team_names,
     text,
 )
@@ -91,10 +91,8 @@ class AdminUserPages(Controller):
             "viewer": viewer,
             "active": "admin",
             "users": found.items,
-            "total": found.total,
-            "filters": filters,
             "teams": await team_names(dashboard, viewer),
-            **pager("/admin/users", filters, number, found.total),
+            **listing("/admin/users", filters, number, found.total),
         }
         return page("admin/users.html", context)
 

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from gharts_core.errors import GhartsError, RunnerNotFound, ValidationFailed
 from gharts_core.model import RunnerRecord, RunnerStatus
-from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
+from gharts_core.ports.storage import Page
 from gharts_core.services.runners import RunnerQuery
 from gharts_http.dashboard.context import Dashboard, DashboardDep, ViewerDep
+from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, listing, offset_of, team_names
 from gharts_http.dashboard.controllers._path_ids import path_id
 from gharts_http.dashboard.pages import page, redirect
 from gharts_http.dashboard.sessions import Viewer
 
-PAGE_SIZE = 50
 MAX_BATCH = 100
 STATUSES = tuple(status.value for status in RunnerStatus)
 
@@ -72,38 +71,25 @@ class RunnerPages(Controller):
         page_number: FromQuery[int] = 1,
     ) -> Response[str]:
         """List the visible live runners, newest first, filtered and paged."""
-        services = dashboard.services
-        number = max(1, page_number)
+        number, offset = offset_of(page_number)
         query = RunnerQuery(
             status=_status(status),
             team_name=team or None,
             label=label.strip() or None if label else None,
             include_deleted=status == RunnerStatus.DELETED.value,
         )
-        offset = min((number - 1) * PAGE_SIZE, 10_000_000)
-        found = await services.runners.list(
-            viewer.principal, query, Page(limit=min(PAGE_SIZE, MAX_PAGE_SIZE), offset=offset)
+        found = await dashboard.services.runners.list(
+            viewer.principal, query, Page(limit=PAGE_SIZE, offset=offset)
         )
-        teams = await services.team_views.list_teams(viewer.principal, Page(limit=MAX_PAGE_SIZE))
         filters = {"team": team or "", "status": status or "", "label": label or ""}
-        pages = max(1, -(-found.total // PAGE_SIZE))
-
-        def link(to: int) -> str:
-            return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page_number": to})
-
         context = {
             "viewer": viewer,
             "active": "runners",
             "runners": found.items,
-            "total": found.total,
-            "teams": [t.name for t in teams.items],
+            "teams": await team_names(dashboard, viewer),
             "statuses": STATUSES,
-            "filters": filters,
-            "page_number": number,
-            "pages": pages,
-            "previous": link(number - 1) if number > 1 else None,
-            "next": link(number + 1) if number < pages else None,
             "live_url": "/events/runners",
+            **listing("/", filters, number, found.total),
         }
         # The live update asks for the table alone.
         fragment = request.headers.get("x-dashboard-fragment") == "runners"
