@@ -21,12 +21,19 @@ from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, offset_of
 from gharts_http.dashboard.controllers.admin_audit import audit_filters, audit_table
 from gharts_http.dashboard.controllers.admin_security import security_filters, security_table
 from gharts_http.dashboard.pages import page
+from gharts_http.dashboard.sessions import Viewer
 from gharts_http.dashboard.team_quota import live_runners, quota_use
 
 
 def _without_team(query: AuditQuery | SecurityEventQuery) -> dict[str, Any]:
     """Return the filters but the team: a team's own log is scoped by its path."""
     return attrs.asdict(query, recurse=False, filter=lambda field, _: field.name != "team")
+
+
+def _team_log(template: str, viewer: Viewer, name: str, table: dict[str, object]) -> Response[str]:
+    """Render a team's read-only log: ``table`` without the team filter (the page is the team's)."""
+    context = {"viewer": viewer, "active": "teams", "team_name": name, "teams": None, **table}
+    return page(template, context)
 
 
 class TeamPages(Controller):
@@ -90,14 +97,8 @@ class TeamPages(Controller):
             TeamAuditQuery(**_without_team(query)),
             Page(limit=PAGE_SIZE, offset=offset),
         )
-        context = {
-            "viewer": viewer,
-            "active": "teams",
-            "team_name": name,
-            "teams": None,
-            **audit_table(f"/teams/{name}/audit", found, filters, number),
-        }
-        return page("team_audit.html", context)
+        table = audit_table(f"/teams/{name}/audit", found, filters, number)
+        return _team_log("team_audit.html", viewer, name, table)
 
     @get("/teams/{name:str}/security")
     async def team_security(
@@ -122,11 +123,5 @@ class TeamPages(Controller):
             TeamSecurityEventQuery(**_without_team(query)),
             Page(limit=PAGE_SIZE, offset=offset),
         )
-        context = {
-            "viewer": viewer,
-            "active": "teams",
-            "team_name": name,
-            "teams": None,
-            **security_table(f"/teams/{name}/security", found, filters, number),
-        }
-        return page("team_security.html", context)
+        table = security_table(f"/teams/{name}/security", found, filters, number)
+        return _team_log("team_security.html", viewer, name, table)
