@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gharts_http.dashboard.controllers._admin_forms import MAX_OFFSET, listing, offset_of
+from datetime import datetime, timedelta, timezone
+
+from gharts_core.model import AuditOutcome
+from gharts_core.services.admin_audit import AuditQuery
+from gharts_http.dashboard.controllers._admin_forms import (
+    MAX_OFFSET,
+    form_values,
+    listing,
+    offset_of,
+)
 from gharts_http.dashboard.pages import render
 
 
@@ -24,6 +33,22 @@ def test_the_pager_links_keep_the_filters_that_are_set_and_stop_at_either_end() 
     assert (None, "/?team=demo&label=gpu&page_number=2") == (first["previous"], first["next"])
     assert ("/?team=demo&label=gpu&page_number=2", None) == (last["previous"], last["next"])
     assert 1 == listing("/admin/users", {}, 1, 0)["pages"]
+
+
+def test_a_query_is_shown_again_in_field_order_as_its_form_sends_it() -> None:
+    """Text as typed, a choice by value, a time in UTC for datetime-local, no filter empty."""
+    since = datetime(2026, 1, 31, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    query = AuditQuery(actor="ops", outcome=AuditOutcome.DENIED, since=since)
+
+    assert [
+        ("actor", "ops"),
+        ("action", ""),
+        ("team", ""),
+        ("target", ""),
+        ("outcome", "denied"),
+        ("since", "2026-01-31T09:30"),
+        ("until", ""),
+    ] == list(form_values(query).items())
 
 
 def test_a_page_number_is_at_least_one_and_its_offset_bounded() -> None:

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import urlencode
 
+import attrs
+from attrs import AttrsInstance
+
 from gharts_core.errors import ValidationFailed
 from gharts_core.ports.storage import MAX_PAGE_SIZE, Page
 from gharts_http.dashboard.context import Dashboard
@@ -61,6 +64,24 @@ def moment(name: str, value: str | None) -> datetime | None:
 def local_input(value: datetime | None) -> str:
     """Return ``value`` in UTC as a ``datetime-local`` field shows it (empty for ``None``)."""
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def form_values(query: AttrsInstance) -> dict[str, str]:
+    """Return a query's filters, in field order, as its form shows them again.
+
+    Text as it is, a choice by its value, a time as :func:`local_input`, and no filter empty.
+    """
+
+    def shown(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, enum.Enum):
+            return str(value.value)
+        if isinstance(value, datetime):
+            return local_input(value)
+        return str(value)
+
+    return {name: shown(value) for name, value in attrs.asdict(query, recurse=False).items()}
 
 
 async def team_names(dashboard: Dashboard, viewer: Viewer) -> list[str]:

@@ -23,8 +23,8 @@ from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
     PAGE_SIZE,
     choice,
+    form_values,
     listing,
-    local_input,
     moment,
     offset_of,
     query_string,
@@ -76,16 +76,7 @@ def audit_filters(
         since=moment("since", since),
         until=moment("until", until),
     )
-    shown = {
-        "actor": query.actor or "",
-        "action": query.action or "",
-        "team": query.team or "",
-        "target": query.target or "",
-        "outcome": query.outcome.value if query.outcome else "",
-        "since": local_input(query.since),
-        "until": local_input(query.until),
-    }
-    return query, shown
+    return query, form_values(query)
 
 
 class AdminAuditPages(Controller):

@@ -13,8 +13,8 @@ from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import (
     PAGE_SIZE,
     choice,
+    form_values,
     listing,
-    local_input,
     moment,
     offset_of,
     team_names,
@@ -61,14 +61,7 @@ def security_filters(
         since=moment("since", since),
         until=moment("until", until),
     )
-    shown_filters = {
-        "type": query.type.value if query.type else "",
-        "severity": query.severity.value if query.severity else "",
-        "team": query.team or "",
-        "since": local_input(query.since),
-        "until": local_input(query.until),
-    }
-    return query, shown_filters
+    return query, form_values(query)
 
 
 class AdminSecurityPages(Controller):
