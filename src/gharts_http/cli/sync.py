@@ -23,7 +23,7 @@ from gharts_http.bootstrap import Services
 from gharts_http.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gharts_http.cli.output import emit, fields_table
 from gharts_http.cli.parsing import add_command
-from gharts_http.cli.run import refuse_a_private_simulator, run_sync
+from gharts_http.cli.run import run_sync
 from gharts_http.cli.support import operator
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.worker import trigger_cycle
@@ -56,7 +56,12 @@ async def _trigger(args: argparse.Namespace, services: Services) -> int:
         )
     except Conflict:
         if private_github:
-            refuse_a_private_simulator(services.settings, "sync trigger")
+            raise UsageError(
+                "gharts sync trigger found no worker leading to ask, and with github.mode = "
+                '"simulator" it may not run the cycle itself: its simulated GitHub would be its '
+                "own, empty. Ask the server whose worker it is: the dashboard's \"Run a sync "
+                'cycle now" (/admin/) or POST /api/v1/admin/sync/trigger'
+            ) from None
         raise
     if report is None:
         scheduled = SyncScheduledResponse()
@@ -98,6 +103,7 @@ def add_sync_parser(commands: Any) -> None:
     add_command(
         subcommands, "trigger", help="ask for a sync cycle now", writes=True,
         description="Ask the leading worker for a cycle now; with no worker leading, run it here "
-        "and print its report. Exit status 1 when the cycle met errors.",
+        "and print its report (not in simulator mode, as under gharts dev: exit status 2, ask "
+        "the server instead). Exit status 1 when the cycle met errors.",
         examples=["gharts sync trigger"], action=_trigger, require_github=True,
     )  # fmt: skip
