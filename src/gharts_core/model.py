@@ -11,7 +11,7 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import attrs
@@ -27,7 +27,9 @@ def new_id() -> uuid.UUID:
 
 
 def _aware(_instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    if value is not None and value.utcoffset() is None:
+    # ``tzinfo is UTC`` first: every stored timestamp is UTC, and this runs for each of the
+    # 100,000 records a sync cycle loads.
+    if value is not None and value.tzinfo is not UTC and value.utcoffset() is None:
         raise ValueError(f"{attribute.name} must be timezone-aware")
 
 

@@ -369,6 +369,15 @@ def _observed_document(runner: ObservedRunner) -> dict[str, Any]:
     }
 
 
+# Enum lookups by value through a dict: ``LabelType(value)`` costs more than the rest of building a
+# label, and a sync cycle builds 300,000 of them from the kept pages.
+_LABEL_TYPES = {member.value: member for member in LabelType}
+
+
+def _label_type(value: str) -> LabelType:
+    return _LABEL_TYPES.get(value) or LabelType(value)
+
+
 def _to_observed(document: Mapping[str, Any]) -> ObservedRunner:
     return ObservedRunner(
         id=document["id"],
@@ -377,7 +386,8 @@ def _to_observed(document: Mapping[str, Any]) -> ObservedRunner:
         status=document["status"],
         busy=document["busy"],
         labels=[
-            ObservedLabel(name=lb["name"], type=LabelType(lb["type"])) for lb in document["labels"]
+            ObservedLabel(name=lb["name"], type=_label_type(lb["type"]))
+            for lb in document["labels"]
         ],
         runner_group_id=document["runner_group_id"],
         ephemeral=document["ephemeral"],

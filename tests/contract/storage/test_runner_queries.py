@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 
 import pytest
@@ -129,3 +130,19 @@ async def test_runners_read_back_equal_to_what_was_written(runners: Store) -> No
 async def test_get_of_an_unknown_runner_is_none(store: Store) -> None:
     async with store.unit_of_work() as uow:
         assert await uow.runners.get(uuid.uuid4()) is None
+
+
+async def test_loading_every_live_runner_leaves_the_garbage_collector_as_it_was(
+    runners: Store,
+) -> None:
+    async with runners.unit_of_work(read_only=True) as uow:
+        await uow.runners.list_live()
+        on_after_load = gc.isenabled()
+        gc.disable()
+        try:
+            await uow.runners.list_live()
+            off_after_load = not gc.isenabled()
+        finally:
+            gc.enable()
+
+    assert (True, True) == (on_after_load, off_after_load)

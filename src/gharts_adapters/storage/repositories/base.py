@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -34,6 +35,23 @@ class SqlRepository:
 
     async def _all(self, statement: Executable) -> Sequence[Row]:
         return (await self._connection.execute(statement)).mappings().all()
+
+    async def _all_converted(self, statement: Executable, convert: Callable[[Row], T]) -> list[T]:
+        """Return every row of ``statement`` converted, for loads of many rows (sync's 100,000).
+
+        The cyclic garbage collector is paused while the rows become objects: each of its
+        collections walks every object alive, and a load of this size set off enough of them to
+        take about 40 % of a sync cycle. Nothing is awaited meanwhile, so no other task runs
+        without it; the rows' own garbage goes by reference counting as before.
+        """
+        result = await self._connection.execute(statement)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [convert(row) for row in result.mappings().all()]
+        finally:
+            if collecting:
+                gc.enable()
 
     def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """Return an INSERT that supports ``ON CONFLICT`` on this database."""

@@ -160,8 +160,8 @@ class SqlSyncStateRepository(SqlRepository):
     @translating
     async def listed_pages(self) -> Sequence[ListedPage]:
         """Return the runner listing's pages as the last cycle kept them, in listing order."""
-        rows = await self._all(select(sync_listed_pages).order_by(sync_listed_pages.c.position))
-        return [convert.to_listed_page(row) for row in rows]
+        statement = select(sync_listed_pages).order_by(sync_listed_pages.c.position)
+        return await self._all_converted(statement, convert.to_listed_page)
 
     @translating
     async def save_listed_pages(self, pages: Sequence[ListedPage]) -> int:

@@ -232,10 +232,8 @@ class SqlRunnerRepository(SqlRepository):
     @translating
     async def list_live(self) -> Sequence[RunnerRecord]:
         """Return every runner not ``deleted``, oldest first, then by id."""
-        rows = await self._all(
-            select(runners).where(_LIVE).order_by(runners.c.created_at, runners.c.id)
-        )
-        return [convert.to_runner(row) for row in rows]
+        statement = select(runners).where(_LIVE).order_by(runners.c.created_at, runners.c.id)
+        return await self._all_converted(statement, convert.to_runner)
 
     @translating
     async def find_live(
