@@ -26,7 +26,7 @@ from gharts_http.api.controllers.teams import TeamViewController
 from gharts_http.api.controllers.webhooks import WebhookController
 from gharts_http.api.dependencies import BEARER_SCHEME, DEPENDENCIES, authenticated
 from gharts_http.api.docs import docs_assets, render_plugins
-from gharts_http.api.errors import EXCEPTION_HANDLERS
+from gharts_http.api.errors import EXCEPTION_HANDLERS, PageRenderer, not_found_handler
 from gharts_http.api.principal_cache import forget_principals_after_admin_change
 from gharts_http.api.rate_limit import RateLimits
 from gharts_http.api.request_context import add_request_id_header
@@ -96,14 +96,22 @@ def create_app(
     *,
     extra_handlers: Sequence[ControllerRouterHandler] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[Any]]] = (),
+    not_found_page: PageRenderer | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """Build the app around already-wired ``services`` (the caller owns and closes them)."""
+    """Build the app around already-wired ``services`` (the caller owns and closes them).
+
+    With ``not_found_page`` (the dashboard's), a browser asking for an unknown path outside
+    ``/api/`` gets that page instead of the JSON ``NOT_FOUND``.
+    """
+    handlers = dict(EXCEPTION_HANDLERS)
+    if not_found_page is not None:
+        handlers.update(not_found_handler(not_found_page))
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *extra_handlers],
         dependencies=DEPENDENCIES,
         guards=[authenticated],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
+        exception_handlers=handlers,
         before_send=[add_request_id_header, forget_principals_after_admin_change],
         openapi_config=openapi_config(),
         request_max_body_size=services.settings.server.max_body_bytes,

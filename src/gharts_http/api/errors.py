@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import attrs
@@ -217,6 +217,25 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     if error.status_code == 400:
         return _gharts_error(request, ValidationFailed({"body": str(error.detail)}))
     return _internal(request, error)
+
+
+PageRenderer = Callable[[Request[Any, Any, Any]], Response[Any]]
+"""Renders an HTML page for a request: the dashboard's 404 page, handed in by who builds the app."""
+
+
+def not_found_handler(not_found_page: PageRenderer) -> ExceptionHandlersMap:
+    """Answer an unknown path a browser asks for outside ``/api/`` with ``not_found_page``.
+
+    Everything else (API paths, clients that do not ask for HTML) keeps the JSON ``NOT_FOUND``.
+    """
+
+    def not_found(request: Request[Any, Any, Any], error: NotFoundException) -> Response[Any]:
+        accepts_html = "text/html" in request.headers.get("accept", "")
+        if accepts_html and not request.url.path.startswith("/api/"):
+            return not_found_page(request)
+        return _http_error(request, error)
+
+    return {NotFoundException: not_found}
 
 
 def _internal(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

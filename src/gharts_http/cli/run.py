@@ -32,7 +32,7 @@ from gharts_http.cli.support import (
     print_json,
     with_services,
 )
-from gharts_http.dashboard import dashboard_handlers
+from gharts_http.dashboard import dashboard_handlers, not_found_page
 from gharts_http.logging import configure_logging
 from gharts_http.metrics.worker import WorkerMetrics
 from gharts_http.settings import GitHubMode, Settings
@@ -139,11 +139,13 @@ def app_for(services: Services) -> Litestar:
     :data:`SIMULATOR_PATH`, its control API at ``/_github/_simulator`` (product spec, section 4).
     """
     dashboard = dashboard_handlers(services)  # none unless [dashboard] enabled = true
+    page = not_found_page if dashboard else None
     if services.simulator is None:
-        return create_app(services, extra_handlers=dashboard)
+        return create_app(services, extra_handlers=dashboard, not_found_page=page)
     return create_app(
         services,
         extra_handlers=[mount_simulator(services.simulator, SIMULATOR_PATH), *dashboard],
+        not_found_page=page,
     )
 
 

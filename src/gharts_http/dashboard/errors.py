@@ -96,6 +96,17 @@ def error_page(
     return page("error.html", context, status=status, cookies=cookies or [])
 
 
+def not_found_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """Return the 404 page for a path no page (nor the API) serves."""
+    return error_page(
+        request,
+        status=404,
+        title="Not found",
+        message=f"There is no page at {request.url.path}.",
+        code="NOT_FOUND",
+    )
+
+
 def _gharts_error(request: Request[Any, Any, Any], error: GhartsError) -> Response[str]:
     status = status_of(error)
     titles = {403: "Not allowed", 404: "Not found", 429: "Limit reached"}

@@ -175,3 +175,21 @@ async def test_the_dry_run_says_what_the_policy_accepts_and_refuses(world: World
         "/provision/dry-run", data={"team": "other", "labels": "x", "csrf_token": token}
     )
     assert "dry refused" in not_mine.text
+
+
+async def test_an_unknown_path_is_the_404_page_for_a_browser_and_json_for_api_clients(
+    dev: DevDashboard,
+) -> None:
+    """No raw JSON for a person who mistypes a page; the API's NOT_FOUND for everyone else."""
+    http = dev.http
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+    page = await http.get("/admin/users/x/y", headers=browser)
+    api_path = await http.get("/api/v1/nowhere", headers=browser)
+    client = await http.get("/admin/users/x/y", headers={"accept": "application/json"})
+
+    assert (404, "text/html; charset=utf-8") == (page.status_code, page.headers["content-type"])
+    assert "There is no page at /admin/users/x/y." in page.text
+    _headers_are_safe(page)
+    assert (404, "NOT_FOUND") == (api_path.status_code, api_path.json()["error_code"])
+    assert (404, "NOT_FOUND") == (client.status_code, client.json()["error_code"])

@@ -29,7 +29,7 @@ from gharts_http.cli.dev.data_dir import (
     session_secret_path,
 )
 from gharts_http.cli.dev.login import login_handlers
-from gharts_http.dashboard import dashboard_handlers
+from gharts_http.dashboard import dashboard_handlers, not_found_page
 from gharts_http.settings import Settings, settings_from_mapping
 
 SIMULATOR_PATH = "/_github"
@@ -116,4 +116,5 @@ def create_dev_app(
             *dashboard_handlers(services, client=issuer_client),
             *extra_handlers,
         ],
+        not_found_page=not_found_page,
     )

@@ -3,7 +3,8 @@
 Every figure comes from the core services an admin's API call would use, so a non-admin gets the
 403 page ``ADMIN_REQUIRED`` (recorded as a security event, as the API records it). An ``/admin``
 path no page serves is the normal 404 page for admins and the 403 page for everyone else (GET or
-POST); a path below a prefix another controller serves (``/admin/users/x/y``) is the router's 404.
+POST); a path below a prefix another controller serves (``/admin/users/x/y``) is the router's 404,
+which a browser sees as the 404 page too (``dashboard.errors.not_found_page``).
 """
 
 from __future__ import annotations
