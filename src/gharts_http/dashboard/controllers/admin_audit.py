@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 from litestar.response import Stream
 
@@ -56,17 +57,23 @@ def audit_table(
     }
 
 
+AuditFilters = tuple[AuditQuery, dict[str, str]]
+
+
 def audit_filters(
     *,
-    actor: str | None,
-    action: str | None,
-    target: str | None,
-    outcome: str | None,
-    since: str | None,
-    until: str | None,
-    team: str | None = None,
-) -> tuple[AuditQuery, dict[str, str]]:
-    """Return the query of the filter form, and its values as the form shows them again."""
+    actor: FromQuery[str | None] = None,
+    action: FromQuery[str | None] = None,
+    target: FromQuery[str | None] = None,
+    outcome: FromQuery[str | None] = None,
+    since: FromQuery[str | None] = None,
+    until: FromQuery[str | None] = None,
+    team: FromQuery[str | None] = None,
+) -> AuditFilters:
+    """Return the query of the filter form, and its values as the form shows them again.
+
+    A dependency (``AUDIT_FILTERS``): its arguments are the request's query parameters.
+    """
     query = AuditQuery(
         actor=text(actor),
         action=text(action),
@@ -79,37 +86,28 @@ def audit_filters(
     return query, form_values(query)
 
 
+AUDIT_FILTERS = {"audit_filter": Provide(audit_filters, sync_to_thread=False)}
+AuditFilterDep = NamedDependency[AuditFilters]
+
+
 class AdminAuditPages(Controller):
     """The audit log, for admins only."""
 
     path = "/admin/audit"
     include_in_schema = False
+    dependencies = AUDIT_FILTERS
 
     @get("/")
     async def audit(
         self,
         dashboard: DashboardDep,
         viewer: ViewerDep,
+        audit_filter: AuditFilterDep,
         *,
-        actor: FromQuery[str | None] = None,
-        action: FromQuery[str | None] = None,
-        team: FromQuery[str | None] = None,
-        target: FromQuery[str | None] = None,
-        outcome: FromQuery[str | None] = None,
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
         page_number: FromQuery[int] = 1,
     ) -> Response[str]:
         """One page of audit rows matching the filters, newest first."""
-        query, filters = audit_filters(
-            actor=actor,
-            action=action,
-            team=team,
-            target=target,
-            outcome=outcome,
-            since=since,
-            until=until,
-        )
+        query, filters = audit_filter
         number, offset = offset_of(page_number)
         services = dashboard.services
         found = await services.audit.list_audit(
@@ -130,28 +128,14 @@ class AdminAuditPages(Controller):
         self,
         dashboard: DashboardDep,
         viewer: ViewerDep,
+        audit_filter: AuditFilterDep,
         *,
         format: FromQuery[str] = "jsonl",  # noqa: A002 - the API's parameter name
-        actor: FromQuery[str | None] = None,
-        action: FromQuery[str | None] = None,
-        team: FromQuery[str | None] = None,
-        target: FromQuery[str | None] = None,
-        outcome: FromQuery[str | None] = None,
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
     ) -> Stream:
         """Stream every row matching the filters as JSON Lines or CSV, newest first."""
         if format not in AUDIT_MEDIA_TYPES:
             raise ValidationFailed({"format": "one of: jsonl, csv"})
-        query, _ = audit_filters(
-            actor=actor,
-            action=action,
-            team=team,
-            target=target,
-            outcome=outcome,
-            since=since,
-            until=until,
-        )
+        query, _ = audit_filter
         services = dashboard.services
         events = await services.audit.export_audit(viewer.principal, query)
         name = audit_file_name(services.clock.now(), format)

@@ -18,7 +18,11 @@ from gharts_core.services.admin_audit import AuditQuery, SecurityEventQuery
 from gharts_core.services.team_views import TeamAuditQuery, TeamSecurityEventQuery
 from gharts_http.dashboard.context import DashboardDep, ViewerDep
 from gharts_http.dashboard.controllers._admin_forms import PAGE_SIZE, offset_of
-from gharts_http.dashboard.controllers.admin_audit import audit_filters, audit_table
+from gharts_http.dashboard.controllers.admin_audit import (
+    AUDIT_FILTERS,
+    AuditFilterDep,
+    audit_table,
+)
 from gharts_http.dashboard.controllers.admin_security import security_filters, security_table
 from gharts_http.dashboard.pages import page
 from gharts_http.dashboard.sessions import Viewer
@@ -70,25 +74,18 @@ class TeamPages(Controller):
         }
         return page("team.html", context)
 
-    @get("/teams/{name:str}/audit")
+    @get("/teams/{name:str}/audit", dependencies=AUDIT_FILTERS)
     async def team_audit(
         self,
         dashboard: DashboardDep,
         viewer: ViewerDep,
         name: FromPath[str],
+        audit_filter: AuditFilterDep,
         *,
-        actor: FromQuery[str | None] = None,
-        action: FromQuery[str | None] = None,
-        target: FromQuery[str | None] = None,
-        outcome: FromQuery[str | None] = None,
-        since: FromQuery[str | None] = None,
-        until: FromQuery[str | None] = None,
         page_number: FromQuery[int] = 1,
     ) -> Response[str]:
         """One page of the team's audit rows, newest first (members and admins)."""
-        query, filters = audit_filters(
-            actor=actor, action=action, target=target, outcome=outcome, since=since, until=until
-        )
+        query, filters = audit_filter
         del filters["team"]
         number, offset = offset_of(page_number)
         found = await dashboard.services.team_views.team_audit(
