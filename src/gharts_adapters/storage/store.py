@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from gharts_adapters.storage import _postgres_driver as postgres_driver
 from gharts_adapters.storage import _sqlite_driver as sqlite_driver
 from gharts_adapters.storage.errors import (
     is_unavailable,
@@ -119,7 +120,8 @@ def create_engine(
     connection holds. JSON columns refuse what no database stores (a NUL character).
     """
     if url.startswith("postgresql"):
-        engine_options.setdefault("pool_pre_ping", True)
+        # Not pool_pre_ping, three round trips a checkout: this pool replaces a closed one free.
+        engine_options.setdefault("poolclass", postgres_driver.ClosedCheckingPool)
     else:
         engine_options.setdefault("connect_args", {}).setdefault("timeout", sqlite_busy_timeout)
     engine_options.setdefault("json_serializer", storable_json)
