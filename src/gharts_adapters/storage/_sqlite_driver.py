@@ -1,147 +1,249 @@
-"""aiosqlite connections whose worker thread never outlives the event loop that opened them.
+"""SQLite connections called on the event loop's own thread, behind aiosqlite's async face.
 
-An aiosqlite connection runs its SQLite calls on a thread of its own and hands each result back
-with ``loop.call_soon_threadsafe``. When opening the database fails (a missing directory, a
-file it may not read), aiosqlite stops that thread without waiting for it: the thread finishes
-the failed call and its stop request afterwards, and when the loop has been closed meanwhile
-(``asyncio.run`` returning, a test ending) it calls into a closed loop and dies with
-``RuntimeError: Event loop is closed``. Under load that happened in about half of the runs.
+SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an aiosqlite connection, which runs every SQLite
+call on a thread of its own and hands each result back with ``loop.call_soon_threadsafe``. The
+calls themselves take microseconds (a JIT request's eleven took about 2 % of its CPU); handing
+them between two threads under one GIL took a quarter of it. The connections opened here keep
+the async face SQLAlchemy's dialect awaits but call ``sqlite3`` directly on the loop's thread, so
+a statement that finds the database free costs no hand-off at all.
 
-:func:`connect_waiting_on_failure` opens connections through aiosqlite as SQLAlchemy would, and
-on a failed open waits (in a worker thread, the loop staying free) until aiosqlite's thread has
-ended before raising, so the failure is fully handled inside the loop that asked for it.
+What must not block the loop is waiting for a lock. Within one process the store's
+``asyncio.Lock`` already queues the units of work that may write, so a connection only meets a
+held lock when another *process* holds it (a worker, ``gharts sync --once``, a migration). So
+SQLite's own busy handler is off (``timeout=0``) and a statement refused with ``SQLITE_BUSY`` is
+retried after an ``asyncio.sleep`` on SQLite's own back-off schedule until the busy timeout the
+engine was given has passed; then the ``database is locked`` error goes up as before. Retrying
+the refused statement is what SQLite's busy handler does too: a refused ``BEGIN IMMEDIATE`` has
+begun nothing, a refused read took no snapshot, a refused ``COMMIT`` keeps its transaction open.
+``SQLITE_BUSY_SNAPSHOT`` is never retried (only a new transaction can succeed), and SQLite does
+not call its busy handler for it either.
+
+What does run on the loop now is SQLite's own work: a page read from disk, the fsync of a WAL
+checkpoint (one per 1,000 pages written). Those took the GIL-free part of a call on aiosqlite's
+thread, and are milliseconds at worst.
+
 :func:`install` makes an engine's pool open its connections this way.
-
-Each trip to that thread is a hand-off between two threads under one GIL, and aiosqlite makes
-four per query (create the cursor, execute, fetch, close) and three per write. The connections
-opened here hand out :class:`OneTripCursor`: a write is one trip (cursor, execute and close
-together), a query two (the fetch closes the cursor on its way back), and the pool's rollback of
-a connection returned after its commit none. A JIT request went from 29 trips to 11.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
-from threading import Thread
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 
 T = TypeVar("T")
 
-__all__ = ["OneTripConnection", "OneTripCursor", "connect_waiting_on_failure", "install"]
+__all__ = ["LoopThreadConnection", "LoopThreadCursor", "install"]
+
+#: SQLite's own busy handler's sleeps (sqlite3BusyHandler, in ms), then its last one repeated.
+_BACK_OFF_MS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)
 
 
-class OneTripCursor(aiosqlite.Cursor):
-    """An aiosqlite cursor that goes to the connection's thread once per write, twice per query.
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code: int | None = getattr(error, "sqlite_errorcode", None)
+    if code is None:  # an error raised by the sqlite3 module itself, not by SQLite
+        return False
+    return code & 0xFF == sqlite3.SQLITE_BUSY and code != sqlite3.SQLITE_BUSY_SNAPSHOT
 
-    The sqlite3 cursor is made on that thread by :meth:`execute`, which also closes it when the
-    statement returns no rows; :meth:`fetchall` closes it after reading. ``rowcount``,
-    ``lastrowid`` and ``description`` stay readable on a closed sqlite3 cursor.
-    """
 
-    def __init__(self, connection: OneTripConnection) -> None:
-        # aiosqlite.Cursor.__init__ wants a sqlite3 cursor, which may only be made on the thread.
-        self.iter_chunk_size = connection._iter_chunk_size
-        self._conn = connection
-        self._closed = False
+class LoopThreadCursor:
+    """A ``sqlite3`` cursor with the awaitable methods of an aiosqlite cursor."""
 
-    def _run(self, sql: str, parameters: Any, many: bool) -> None:
-        """Make the cursor and execute on the connection's thread; close it unless rows wait."""
-        self._cursor = self._conn._conn.cursor()
-        if many:
-            self._cursor.executemany(sql, parameters)
-        else:
-            self._cursor.execute(sql, parameters)
-        if self._cursor.description is None:
-            self._close_now()
+    arraysize = 1
 
-    def _fetch_all_and_close(self) -> list[Any]:
-        rows = self._cursor.fetchall()
-        self._close_now()
-        return rows
+    def __init__(self, connection: LoopThreadConnection) -> None:
+        self._connection = connection
+        self._cursor: sqlite3.Cursor | None = None
 
-    def _close_now(self) -> None:
-        self._cursor.close()
-        self._closed = True
-
-    async def _trip(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function(*args)`` on the connection's thread."""
-        result: T = await self._conn._execute(function, *args)  # type: ignore[no-untyped-call]
-        return result
-
-    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
-        """Execute one statement in one trip."""
-        await self._trip(self._run, sql, [] if parameters is None else parameters, False)
+    async def __aenter__(self) -> LoopThreadCursor:
+        """Return the cursor (SQLAlchemy enters every cursor it makes)."""
         return self
 
-    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
-        """Execute one statement for each parameter set, in one trip."""
-        await self._trip(self._run, sql, parameters, True)
+    async def __aexit__(self, *_exc: object) -> None:
+        """Close the cursor."""
+        await self.close()
+
+    def _sqlite_cursor(self) -> sqlite3.Cursor:
+        if self._cursor is None:
+            self._cursor = self._connection.sqlite.cursor()
+        return self._cursor
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> LoopThreadCursor:
+        """Execute one statement, waiting without blocking while another process holds a lock."""
+        cursor = self._sqlite_cursor()
+        await self._connection.patiently(
+            cursor.execute, sql, () if parameters is None else parameters
+        )
         return self
 
-    async def fetchall(self) -> Iterable[sqlite3.Row]:
-        """Fetch the remaining rows and close the cursor, in one trip."""
-        if self._closed:
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> LoopThreadCursor:
+        """Execute one statement for each parameter set."""
+        # A list, so that a retry after SQLITE_BUSY sees every parameter set again.
+        await self._connection.patiently(self._sqlite_cursor().executemany, sql, list(parameters))
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        """Return the remaining rows."""
+        return [] if self._cursor is None else self._cursor.fetchall()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Return up to ``size`` more rows."""
+        if self._cursor is None:
             return []
-        return await self._trip(self._fetch_all_and_close)
+        return self._cursor.fetchmany(self.arraysize if size is None else size)
+
+    async def fetchone(self) -> Any:
+        """Return the next row, or ``None``."""
+        return None if self._cursor is None else self._cursor.fetchone()
 
     async def close(self) -> None:
-        """Close the cursor, without a trip when it is closed already."""
-        if not self._closed and getattr(self, "_cursor", None) is not None:
-            await self._trip(self._close_now)
+        """Close the cursor."""
+        if self._cursor is not None:
+            self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        """The columns of the last query (``None`` after a statement that returns no rows)."""
+        return None if self._cursor is None else self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        """The rows the last statement changed."""
+        return -1 if self._cursor is None else self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The rowid of the last inserted row."""
+        return None if self._cursor is None else self._cursor.lastrowid
 
 
-class OneTripConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors are :class:`OneTripCursor`."""
+class _DoneAtOnce:
+    """aiosqlite's request queue, as SQLAlchemy's ``isolation_level`` setter uses it.
 
-    def cursor(self) -> OneTripCursor:  # type: ignore[override]
-        """Return a new cursor; it is made on the thread by its first statement."""
-        return OneTripCursor(self)
+    The ``(future, function)`` put on it is run at once, on this thread.
+    """
+
+    @staticmethod
+    def put_nowait(item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as error:  # handed to whoever awaits the future, as aiosqlite does
+            future.set_exception(error)
+
+
+class LoopThreadConnection:
+    """A ``sqlite3`` connection with the awaitable methods of an aiosqlite connection.
+
+    Await it to open it. ``busy_timeout`` is how long a statement keeps retrying while another
+    process holds the lock it needs.
+    """
+
+    _tx = _DoneAtOnce()
+
+    def __init__(self, database: str, busy_timeout: float, **connect_args: Any) -> None:
+        self._database = database
+        self._busy_timeout = busy_timeout
+        self._connect_args = connect_args
+        self._connection: sqlite3.Connection | None = None
+
+    def __await__(self) -> Any:
+        return self._open().__await__()
+
+    async def _open(self) -> LoopThreadConnection:
+        # check_same_thread off (SQLAlchemy asks for it too): a pool may close a connection from
+        # another thread (a finalizer); nothing ever uses one from two threads at once.
+        self._connect_args.setdefault("check_same_thread", False)
+        self._connection = sqlite3.connect(self._database, timeout=0, **self._connect_args)
+        return self
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The open ``sqlite3`` connection."""
+        if self._connection is None:
+            raise ValueError("no active connection")
+        return self._connection
+
+    # SQLAlchemy's isolation_level setter reaches for aiosqlite's private name of it.
+    _conn = sqlite
+
+    async def patiently(self, function: Callable[..., T], *args: Any) -> T:
+        """Call ``function(*args)``; while SQLite answers ``SQLITE_BUSY``, sleep and call again."""
+        deadline: float | None = None
+        attempt = 0
+        while True:
+            try:
+                return function(*args)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                now = time.monotonic()
+                deadline = now + self._busy_timeout if deadline is None else deadline
+                if now >= deadline:
+                    raise
+                pause = _BACK_OFF_MS[min(attempt, len(_BACK_OFF_MS) - 1)] / 1000
+                attempt += 1
+                await asyncio.sleep(min(pause, deadline - now))
+
+    @property
+    def isolation_level(self) -> str | None:
+        """The ``sqlite3`` module's transaction mode (``None``: the store emits ``BEGIN``)."""
+        return self.sqlite.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+        return self._connection is not None and self._connection.in_transaction
+
+    def cursor(self) -> LoopThreadCursor:
+        """Return a new cursor."""
+        return LoopThreadCursor(self)
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> LoopThreadCursor:
+        """Execute one statement on a new cursor and return it."""
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if any."""
+        await self.patiently(self.sqlite.commit)
 
     async def rollback(self) -> None:
-        """Roll back, without a trip when no transaction is open (the pool's reset on return)."""
-        # Read from this thread: nothing else runs on the connection between two awaited calls.
-        if self._connection is not None and not self._connection.in_transaction:
-            return
-        await super().rollback()
+        """Roll back the open transaction, if any."""
+        if self.in_transaction:
+            self.sqlite.rollback()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        """Register a Python function for SQL (``sqlite3.Connection.create_function``)."""
+        self.sqlite.create_function(*args, **kwargs)
+
+    async def close(self) -> None:
+        """Close the connection (a second close does nothing)."""
+        self.stop()
+
+    def stop(self) -> None:
+        """Close the connection at once (SQLAlchemy's terminate)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
-def _connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> OneTripConnection:
-    """Return an unopened connection, as ``aiosqlite.connect`` does but of our class."""
-
-    def connector() -> sqlite3.Connection:
-        opened: sqlite3.Connection = sqlite3.connect(database, **kwargs)
-        return opened
-
-    return OneTripConnection(connector, iter_chunk_size)
-
-
-async def connect_waiting_on_failure(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
-    """Open an aiosqlite connection; on failure, return only once its thread has ended."""
-    connection = _connect(*args, **kwargs)
-    thread: Thread | None = getattr(connection, "_thread", None)
-    if thread is not None:
-        thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
-    try:
-        opened: aiosqlite.Connection = await connection
-    except BaseException:
-        if thread is not None and thread.is_alive():
-            await asyncio.shield(asyncio.to_thread(thread.join))
-        raise
-    return opened
+def _connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> LoopThreadConnection:
+    """Return an unopened connection; ``timeout`` is the busy timeout, as for ``sqlite3``."""
+    kwargs.pop("iter_chunk_size", None)  # aiosqlite's own argument; nothing here streams
+    return LoopThreadConnection(database, timeout, **kwargs)
 
 
 def _do_connect(dialect: Dialect, _record: object, cargs: Any, cparams: Any) -> Any:
     dbapi: Any = dialect.dbapi
-    return dbapi.connect(*cargs, async_creator_fn=connect_waiting_on_failure, **cparams)
+    return dbapi.connect(*cargs, async_creator_fn=_connect, **cparams)
 
 
 def install(sync_engine: Engine) -> None:
-    """Make ``sync_engine`` (an aiosqlite engine) open connections that clean up on failure."""
+    """Make ``sync_engine`` (an aiosqlite engine) open :class:`LoopThreadConnection` s."""
     if not event.contains(sync_engine, "do_connect", _do_connect):
         event.listen(sync_engine, "do_connect", _do_connect)
