@@ -156,9 +156,19 @@ async def test_kill_9_after_github_created_the_runner_then_the_restarted_worker_
                         return not await github_runners(sim)
 
                     await eventually(resolved, within=START_SECONDS, what="the runner removed")
-                    listed = await http.get(
-                        "/api/v1/runners", params={"status": "deleted"}, headers=admin
-                    )
+                    # GitHub hears of the removal before the row is written, and the worker's
+                    # first cycle may run before the server listens: wait for both.
+                    await eventually(lambda: ready(base), within=START_SECONDS, what="ready")
+
+                    async def deleted_rows() -> list[dict[str, Any]]:
+                        listed = await http.get(
+                            "/api/v1/runners", params={"status": "deleted"}, headers=admin
+                        )
+                        rows: list[dict[str, Any]] = listed.json()["runners"]
+                        return rows
+
+                    await eventually(deleted_rows, within=START_SECONDS, what="the row deleted")
+                    listed = await deleted_rows()
                     audit = await http.get(
                         "/api/v1/admin/audit", params={"action": "runner.status"}, headers=admin
                     )
@@ -166,7 +176,7 @@ async def test_kill_9_after_github_created_the_runner_then_the_restarted_worker_
 
     assert isinstance(cut_off, httpx.TransportError)  # the caller saw its connection drop
     [killed] = [runner["name"] for runner in created]
-    rows = {row["runner_name"]: row["deleted_reason"] for row in listed.json()["runners"]}
+    rows = {row["runner_name"]: row["deleted_reason"] for row in listed}
     stuck = [
         event["details"]
         for event in audit.json()["events"]
