@@ -24,9 +24,11 @@ from tests.postgres import delete_all_rows
 
 pytestmark = pytest.mark.postgres
 
-#: Per transaction BEGIN and COMMIT; the team read and two writes in the reservation, three
-#: writes in the bind. The pre-ping added BEGIN, ``;`` and ROLLBACK to each checkout (16).
-MAX_TRIPS = 10
+#: Per transaction BEGIN and COMMIT; the reservation's team read, then the runner and its first
+#: transition in one statement; the bind's update and its transition in one, then the audit row.
+#: Before, the pre-ping added BEGIN, ``;`` and ROLLBACK to each checkout, and a runner's write
+#: and its transition were two statements: 16 in all.
+MAX_TRIPS = 8
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         monkeypatch.undo()
 
 
-async def test_a_jit_request_waits_for_postgresql_ten_times(
+async def test_a_jit_request_waits_for_postgresql_eight_times(
     pg_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two transactions of BEGIN, their statements and COMMIT; no ping before either."""
@@ -128,3 +130,37 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(
     assert new_pid != old_pid
     assert new_pid in live
     assert old_pid not in live
+
+
+async def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    probe = create_async_engine(url)
+    try:
+        async with probe.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(query))]
+    finally:
+        await probe.dispose()
+
+
+async def test_a_refused_reservation_writes_no_transition(
+    pg_api: Api, migrated_postgres: str
+) -> None:
+    """The runner and its first transition are one statement: a refusal writes neither."""
+    api = pg_api
+    await api.seed_team("alpha", max_runners=1)
+    await api.seed_client("alpha-ci", "alpha")
+    machine = api.as_machine("alpha-ci")
+    first = await api.provision(machine)
+    refused = await api.provision(machine)
+
+    transitions = await _rows(
+        migrated_postgres,
+        "SELECT r.name, t.from_status, t.to_status FROM runner_transitions t "
+        "JOIN runners r ON r.id = t.runner_id ORDER BY t.seq",
+    )
+    assert (201, 429, "QUOTA_EXCEEDED") == (
+        first.status_code,
+        refused.status_code,
+        refused.json()["error_code"],
+    ), refused.text
+    name = first.json()["runner_name"]
+    assert [(name, None, "provisioning"), (name, "provisioning", "pending")] == transitions

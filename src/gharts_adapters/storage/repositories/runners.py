@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from gharts_adapters.storage import convert
@@ -46,10 +47,16 @@ _LIVE = runners.c.status != literal_column("'deleted'")
 # SQLAlchemy keeps the bare column names for the VALUES and SET clauses it generates itself.
 _NEW = "new_"
 _INSERT_TRANSITION = runner_transitions.insert()
+# PostgreSQL writes a runner and its transition in one statement (one round trip, one execution
+# in SQLAlchemy): the runner's write is a data-modifying CTE returning its id, and the transition
+# is inserted from it, so it is written exactly when the runner is and the statement's row count
+# says whether the runner was. The transition's parameters carry this prefix.
+_THEN = "then_"
+_TRANSITION_COLUMNS = tuple(c.name for c in runner_transitions.columns if c.name != "seq")
 
 
 @functools.cache
-def _reservation(dialect: str, *, with_quota: bool) -> Executable:
+def _reservation(dialect: str, *, with_quota: bool) -> postgresql.Insert | sqlite.Insert:
     """Return the guarded ``INSERT ... SELECT`` of a reservation (see ``reserve``)."""
     team_id = bindparam("guard_team_id", type_=teams.c.id.type)
     guards: list[ColumnElement[bool]] = [exists().where(teams.c.id == team_id)]
@@ -65,7 +72,7 @@ def _reservation(dialect: str, *, with_quota: bool) -> Executable:
 
 
 @functools.lru_cache(maxsize=64)
-def _advance(columns: tuple[str, ...]) -> Executable:
+def _advance(columns: tuple[str, ...]) -> Update:
     """Return the compare-and-set ``UPDATE`` of these columns (a handful of sets recur)."""
     return (
         update(runners)
@@ -75,6 +82,37 @@ def _advance(columns: tuple[str, ...]) -> Executable:
         )
         .values({c: bindparam(f"{_NEW}{c}", type_=runners.c[c].type) for c in columns})
     )
+
+
+def _then_transition(runner_write: postgresql.Insert | sqlite.Insert | Update) -> Executable:
+    """PostgreSQL: ``runner_write`` as a CTE, and the transition of the runner it wrote."""
+    written = runner_write.returning(runners.c.id).cte("written")
+    values = select(
+        written.c.id.label("runner_id"),
+        *(
+            bindparam(f"{_THEN}{c}", type_=runner_transitions.c[c].type).label(c)
+            for c in _TRANSITION_COLUMNS
+            if c != "runner_id"
+        ),
+    )
+    return runner_transitions.insert().from_select(_TRANSITION_COLUMNS, values).add_cte(written)
+
+
+@functools.cache
+def _reservation_then_transition(*, with_quota: bool) -> Executable:
+    """PostgreSQL: the reservation (see ``reserve``) and the runner's first transition."""
+    return _then_transition(_reservation("postgresql", with_quota=with_quota))
+
+
+@functools.lru_cache(maxsize=64)
+def _advance_then_transition(columns: tuple[str, ...]) -> Executable:
+    """PostgreSQL: the compare-and-set ``UPDATE`` of these columns and its transition."""
+    return _then_transition(_advance(columns))
+
+
+def _transition_parameters(transition: RunnerTransition) -> dict[str, object]:
+    row = convert.transition_row(transition)
+    return {f"{_THEN}{k}": v for k, v in row.items() if k != "runner_id"}
 
 
 def _live_count(team_id: uuid.UUID) -> ScalarSelect[int]:
@@ -120,10 +158,6 @@ class SqlRunnerRepository(SqlRepository):
                 raise TeamNotFound(str(runner.team_id))
         parameters = {f"{_NEW}{k}": v for k, v in convert.runner_row(runner).items()}
         parameters |= {"guard_team_id": runner.team_id, "guard_max_runners": max_runners}
-        statement = _reservation(self._dialect, with_quota=max_runners is not None)
-        inserted = await self._connection.execute(statement, parameters)
-        if inserted.rowcount != 1:
-            await self._raise_refusal(runner, max_runners)
         first = RunnerTransition(
             runner_id=runner.id,
             from_status=None,
@@ -131,6 +165,17 @@ class SqlRunnerRepository(SqlRepository):
             source=TransitionSource.API,
             at=runner.created_at,
         )
+        with_quota = max_runners is not None
+        if self._dialect == "postgresql":
+            statement = _reservation_then_transition(with_quota=with_quota)
+            parameters |= _transition_parameters(first)
+            if (await self._connection.execute(statement, parameters)).rowcount != 1:
+                await self._raise_refusal(runner, max_runners)
+            return
+        statement = _reservation(self._dialect, with_quota=with_quota)
+        inserted = await self._connection.execute(statement, parameters)
+        if inserted.rowcount != 1:
+            await self._raise_refusal(runner, max_runners)
         await self._connection.execute(_INSERT_TRANSITION, convert.transition_row(first))
 
     async def _raise_refusal(self, runner: RunnerRecord, max_runners: int | None) -> NoReturn:
@@ -197,8 +242,13 @@ class SqlRunnerRepository(SqlRepository):
         changed = changed or {"status": before.status.value}
         parameters = {f"{_NEW}{k}": v for k, v in changed.items()}
         parameters |= {"guard_id": after.id, "guard_status": before.status.value}
+        statement: Executable = _advance(tuple(changed))
+        if self._dialect == "postgresql" and transition is not None:
+            statement = _advance_then_transition(tuple(changed))
+            parameters |= _transition_parameters(transition)
+            transition = None  # written by the same statement
         async with self._connection.begin_nested() if may_clash else nullcontext():
-            result = await self._connection.execute(_advance(tuple(changed)), parameters)
+            result = await self._connection.execute(statement, parameters)
         if result.rowcount != 1:
             return False
         if transition is not None:
