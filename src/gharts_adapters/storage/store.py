@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from gharts_adapters.storage import _postgres_driver as postgres_driver
@@ -153,7 +153,11 @@ class WriteHealth:
 
 
 class SqlUnitOfWork:
-    """One database transaction over every repository."""
+    """One database transaction over every repository.
+
+    It holds a Core connection, not an ORM session: the repositories speak SQLAlchemy Core, and
+    a session's bookkeeping around its connection cost about a tenth of a JIT request's CPU.
+    """
 
     users: UserRepository
     teams: TeamRepository
@@ -168,7 +172,7 @@ class SqlUnitOfWork:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         dialect: str,
         lock: asyncio.Lock | None,
         *,
@@ -177,15 +181,14 @@ class SqlUnitOfWork:
         write_health: WriteHealth | None = None,
         runner_writes: RunnerWrites | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._runner_writes = None if read_only else runner_writes
         self._dialect = dialect
         self._write_health = None if read_only else write_health
         # A read-only unit of work never queues behind writers: it takes no write lock.
         self._lock = None if read_only else lock
         self._lock_timeout = lock_timeout
-        self._options = {_READ_ONLY: True} if read_only else None
-        self._session: AsyncSession | None = None
+        self._connection: AsyncConnection | None = None
         self._info: dict[Any, Any] = {}
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -197,16 +200,17 @@ class SqlUnitOfWork:
             except TimeoutError:
                 # The units of work ahead hold the turn (each waits its busy timeout at most).
                 raise StorageUnavailable("The database is busy.") from None
-        session = self._sessions()
+        connection: AsyncConnection | None = None
         try:
             with translated():
-                connection = await session.connection(execution_options=self._options)
+                connection = await self._engine.connect()
+                await connection.begin()
         except BaseException as error:
             if isinstance(error, StorageUnavailable):
                 self._write_failed()
-            await self._finish(session)
+            await self._finish(connection)
             raise
-        self._session = session
+        self._connection = connection
         self._info = connection.info
         take_mark(self._info)  # a mark left by a rolled-back transaction on this connection
         self.users = SqlUserRepository(connection, self._dialect)
@@ -229,21 +233,21 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         """Commit when the block succeeded, roll back when it raised."""
-        session, self._session = self._session, None
-        if session is None:
+        connection, self._connection = self._connection, None
+        if connection is None:
             return
         runners_written = take_mark(self._info)
         try:
             if exc_type is None:
                 with translated():
-                    await session.commit()
+                    await connection.commit()
                 if runners_written and self._runner_writes is not None:
                     self._runner_writes.publish()
         except StorageUnavailable:
             self._write_failed()
             raise
         finally:
-            await self._finish(session)
+            await self._finish(connection)
         if isinstance(exc, StorageUnavailable):
             self._write_failed()
 
@@ -251,10 +255,11 @@ class SqlUnitOfWork:
         if self._write_health is not None:
             self._write_health.failed()
 
-    async def _finish(self, session: AsyncSession) -> None:
+    async def _finish(self, connection: AsyncConnection | None) -> None:
         try:
             # Closing rolls back whatever was not committed and returns the connection.
-            await asyncio.shield(session.close())
+            if connection is not None:
+                await asyncio.shield(connection.close())
         except Exception as error:
             if not is_unavailable(error):
                 raise
@@ -266,8 +271,9 @@ class SqlUnitOfWork:
 class SqlStore:
     """The storage port on SQLAlchemy: SQLite (embedded default) or PostgreSQL.
 
-    It is handed its ``async_sessionmaker``; :meth:`close` disposes the engine only when the
-    store owns it (``owns_engine``, as with :func:`create_store`).
+    It is handed an ``async_sessionmaker`` and uses the engine it is bound to (units of work hold
+    Core connections, not sessions); :meth:`close` disposes the engine only when the store owns
+    it (``owns_engine``, as with :func:`create_store`).
     """
 
     def __init__(
@@ -282,7 +288,9 @@ class SqlStore:
         if not isinstance(bind, AsyncEngine):
             raise TypeError("the session maker must be bound to an AsyncEngine")
         self.engine = configure_engine(bind)
-        self._sessions = sessions
+        # A read-only unit of work connects through a view of the engine whose connections
+        # carry the mark _sqlite_begin reads.
+        self._read_only_engine = self.engine.execution_options(**{_READ_ONLY: True})
         self._owns_engine = owns_engine
         self._ping_timeout = ping_timeout
         self._dialect = bind.dialect.name
@@ -299,7 +307,7 @@ class SqlStore:
         deferred ``BEGIN``, never waiting for or taking the write lock.
         """
         return SqlUnitOfWork(
-            self._sessions,
+            self._read_only_engine if read_only else self.engine,
             self._dialect,
             self._lock,
             read_only=read_only,
