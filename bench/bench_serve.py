@@ -5,9 +5,12 @@ starts ``gharts serve`` as its own process (after ``gharts db upgrade``), a deve
 on loopback for it to fetch its JWKS from (``bench._issuer``), and drives it with ``wrk``
 (Debian's ``wrk`` package) at 1 and 8 connections: ``POST /api/v1/runners/jit``,
 ``GET /api/v1/runners``, ``DELETE /api/v1/runners/{id}`` and ``GET /healthz``, the ceiling of
-the same run. GitHub is the in-process simulator (``github.mode = "simulator"``), so a JIT
-request pays for everything gharts does and for no network. Callers are eight machine clients of
-one team without a quota, round robin; the per-principal rate limit is off.
+the same run. GitHub is ``gharts simulator``, a process of its own on loopback that the server
+reaches as a GitHub App (``github.mode = "app"``, ``github.api_url`` pointing at it), as in
+production where GitHub is another host: the server's RSS and CPU are the server's alone, and a
+JIT request pays for everything gharts does, its GitHub calls over HTTP included. Callers are
+eight machine clients of one team without a quota, round robin; the per-principal rate limit is
+off.
 
 Figures per endpoint and level: requests per second, p50 and p99 latency as wrk measured them,
 and the JIT/healthz ratio. Then the server's resident memory (``VmRSS``) after 10,000 and after
@@ -39,7 +42,9 @@ from bench._databases import POSTGRES_URL
 from bench._issuer import issuer_url
 from gharts_adapters.identity import DevIssuer
 from gharts_adapters.identity.dev_issuer import DEFAULT_AUDIENCE
+from gharts_http.cli.simulator import DEFAULT_APP_ID, DEFAULT_INSTALLATION_ID, app_keys
 
+SCOPE = "org:bench"
 SECONDS = int(os.environ.get("GHARTS_BENCH_SECONDS", "10"))
 RSS_REQUESTS = (10_000, int(os.environ.get("GHARTS_BENCH_RSS_REQUESTS", "100000")))
 LEVELS = ((1, 1), (8, 2))  # (connections, wrk threads): two threads for two cores
@@ -114,7 +119,7 @@ def _process(args: list[str], env: dict[str, str], probe: str) -> Iterator[subpr
             process.wait()
 
 
-def _config(directory: Path, database_url: str, issuer: str, port: int) -> Path:
+def _config(directory: Path, database_url: str, issuer: str, port: int, github: str) -> Path:
     path = directory / "gharts.toml"
     path.write_text(
         "\n".join(
@@ -125,8 +130,12 @@ def _config(directory: Path, database_url: str, issuer: str, port: int) -> Path:
                 "[database]",
                 f"url = {json.dumps(database_url)}",
                 "[github]",
-                'mode = "simulator"',
-                'scope = "org:bench"',
+                'mode = "app"',
+                f"scope = {json.dumps(SCOPE)}",
+                f"api_url = {json.dumps(github)}",
+                f"app_id = {DEFAULT_APP_ID}",
+                f"installation_id = {DEFAULT_INSTALLATION_ID}",
+                f"private_key_path = {json.dumps(str(directory / 'app.pem'))}",
                 "[auth]",
                 f"bootstrap_admins = [{json.dumps(ADMIN)}]",
                 "[[auth.issuers]]",
@@ -158,11 +167,11 @@ def _seed(base: str, issuer: DevIssuer) -> list[str]:
     return tokens
 
 
-def _lift_github_rate_limit(base: str) -> None:
+def _lift_github_rate_limit(github: str) -> None:
     """Give the simulator a budget no run exhausts: GitHub's 5,000 an hour lasted 1,750 JIT
     requests, and every request after that measured the refusal, not the provisioning."""
     faults = {"rate_limit_remaining": 1_000_000_000, "rate": 0.0}
-    httpx.put(f"{base}/_github/_simulator/faults", json=faults, timeout=30).raise_for_status()
+    httpx.put(f"{github}/_simulator/faults", json=faults, timeout=30).raise_for_status()
 
 
 def _lua(  # noqa: PLR0917 (a private helper called four times, positionally)
@@ -231,23 +240,29 @@ def _rss_mb(pid: int) -> float:
 def _measure(database_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
-        issuer_port, port = _free_port(), _free_port()
+        issuer_port, port, github_port = _free_port(), _free_port(), _free_port()
         issuer = DevIssuer(issuer_url(issuer_port), key_dir=directory)
-        env = {
-            **os.environ,
-            "GHARTS_CONFIG": str(_config(directory, database_url, issuer.issuer, port)),
-        }
+        github = f"http://127.0.0.1:{github_port}"
+        app_keys(directory / "app.pem")  # the App's key, read by the server and the simulator
+        config = _config(directory, database_url, issuer.issuer, port, github)
+        env = {**os.environ, "GHARTS_CONFIG": str(config)}
         upgrade = [_gharts(), "db", "upgrade"]
         subprocess.run(upgrade, env=env, check=True, capture_output=True)  # noqa: S603
         base = f"http://127.0.0.1:{port}"
         issuer_args = [sys.executable, "-m", "bench._issuer", str(directory), str(issuer_port)]
+        # In memory (no --state): the runners it keeps are its own RSS, not the server's.
+        simulator_args = [
+            _gharts(), "simulator", "--port", str(github_port), "--scope", SCOPE,
+            "--private-key-path", str(directory / "app.pem"),
+        ]  # fmt: skip
         serve_args = [_gharts(), "serve", "--port", str(port)]
         with (
             _process(issuer_args, env, issuer.issuer + "/jwks"),
+            _process(simulator_args, env, github + "/_simulator/faults"),
             _process(serve_args, env, base + "/healthz") as server,
         ):
             tokens = _seed(base, issuer)
-            _lift_github_rate_limit(base)
+            _lift_github_rate_limit(github)
             jit = _lua(directory, "jit", tokens, "POST", ["/api/v1/runners/jit"], JIT_BODY)
             listing = _lua(directory, "list", tokens, "GET", ["/api/v1/runners?limit=50"], None)
             health = _lua(directory, "healthz", tokens, "GET", ["/healthz"], None)
@@ -306,7 +321,7 @@ def run() -> dict[str, object]:
         "postgresql": _on_postgres(),
         "setup": {
             "server": "gharts serve (uvicorn, one process), driven by wrk from another",
-            "github": "in-process simulator",
+            "github": "gharts simulator, its own process",
             "seconds_per_run": SECONDS,
             "callers": f"{PRINCIPALS} machine clients of one team without quota, round robin",
             "postgres_url": POSTGRES_URL.rsplit("@", 1)[-1],
