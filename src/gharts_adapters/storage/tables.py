@@ -180,6 +180,9 @@ runners = Table(
     Column("deleted_at", UTCDateTime, nullable=True),
     Column("deleted_reason", Text, nullable=True),
     Index(None, "team_id", "status"),
+    # A team's runner listing, newest first, read in index order and stopped at the page's end
+    # instead of sorting every runner of the team (migration 0006).
+    Index(None, "team_id", "created_at", "id"),
     Index(None, "team_name", "status"),
     Index(None, "status"),
     Index(None, "created_at", "id"),
