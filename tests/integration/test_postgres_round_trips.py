@@ -68,11 +68,7 @@ async def test_a_jit_request_waits_for_postgresql_eight_times(
 ) -> None:
     """Two transactions of BEGIN, their statements and COMMIT; no ping before either."""
     api = pg_api
-    await api.seed_team("alpha")
-    await api.seed_client("alpha-ci", "alpha")
-    machine = api.as_machine("alpha-ci")
-    first = await api.provision(machine)
-    assert 201 == first.status_code, first.text
+    machine = await api.warmed_machine("alpha-ci", "alpha")
 
     with round_trips(monkeypatch) as trips:
         response = await api.provision(machine)

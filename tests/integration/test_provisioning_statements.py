@@ -64,11 +64,7 @@ async def test_a_jit_request_is_two_transactions_of_few_statements(
 ) -> None:
     """Reserve and bind, nothing else: the principal lookup is cached, no row is read twice."""
     api = api_on_each_database
-    await api.seed_team("alpha")
-    await api.seed_client("alpha-ci", "alpha")
-    machine = api.as_machine("alpha-ci")
-    first = await api.provision(machine)
-    assert 201 == first.status_code, first.text
+    machine = await api.warmed_machine("alpha-ci", "alpha")
 
     with counting(api) as seen:
         response = await api.provision(machine)
@@ -102,11 +98,7 @@ async def test_a_jit_request_on_sqlite_calls_sqlite_on_the_loops_own_thread(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No hand-off to another thread: aiosqlite's cost a quarter of a request's CPU."""
-    await api.seed_team("alpha")
-    await api.seed_client("alpha-ci", "alpha")
-    machine = api.as_machine("alpha-ci")
-    first = await api.provision(machine)
-    assert 201 == first.status_code, first.text
+    machine = await api.warmed_machine("alpha-ci", "alpha")
     calls: list[tuple[int, int]] = []  # (the loop's thread, the thread SQLite was called on)
     calling = LoopThreadConnection.patiently
 
