@@ -1,9 +1,9 @@
 """SQLite connections called on the event loop's own thread, behind aiosqlite's async face.
 
 SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an aiosqlite connection, which runs every SQLite
-call on a thread of its own and hands each result back with ``loop.call_soon_threadsafe``. The
-calls themselves take microseconds (a JIT request's eleven took about 2 % of its CPU); handing
-them between two threads under one GIL took a quarter of it. The connections opened here keep
+call on a thread of its own and hands each result back with ``loop.call_soon_threadsafe``.
+Handing the calls between two threads under one GIL took a quarter of a JIT request's CPU, more
+than SQLite's own work in them (about a seventh). The connections opened here keep
 the async face SQLAlchemy's dialect awaits but call ``sqlite3`` directly on the loop's thread, so
 a statement that finds the database free costs no hand-off at all.
 
@@ -17,9 +17,9 @@ schedule backs off to 100 ms, so against a process that holds the lock in short 
 short gaps it rarely tries in a gap: with the lock held 20 ms of every 25, JIT requests at 8
 connections got 4 a second and timed out; polling every 2 ms gets 49 a second, none failing
 (one waiter per process polls, behind the store's queue: a failed ``BEGIN IMMEDIATE`` costs
-microseconds). Retrying
-the refused statement is what SQLite's busy handler does too: a refused ``BEGIN IMMEDIATE`` has
-begun nothing, a refused read took no snapshot, a refused ``COMMIT`` keeps its transaction open.
+microseconds). Retrying the refused statement is what SQLite's busy handler does too: a refused
+``BEGIN IMMEDIATE`` has begun nothing, a refused read took no snapshot, a refused ``COMMIT``
+keeps its transaction open.
 ``SQLITE_BUSY_SNAPSHOT`` is never retried (only a new transaction can succeed), and SQLite does
 not call its busy handler for it either.
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -154,16 +154,15 @@ class LoopThreadConnection:
     def __init__(self, database: str, busy_timeout: float, **connect_args: Any) -> None:
         self._database = database
         self._busy_timeout = busy_timeout
-        self._connect_args = connect_args
+        # check_same_thread off (SQLAlchemy asks for it too): a pool may close a connection from
+        # another thread (a finalizer); nothing ever uses one from two threads at once.
+        self._connect_args = {"check_same_thread": False, **connect_args}
         self._connection: sqlite3.Connection | None = None
 
     def __await__(self) -> Any:
         return self._open().__await__()
 
     async def _open(self) -> LoopThreadConnection:
-        # check_same_thread off (SQLAlchemy asks for it too): a pool may close a connection from
-        # another thread (a finalizer); nothing ever uses one from two threads at once.
-        self._connect_args.setdefault("check_same_thread", False)
         self._connection = sqlite3.connect(self._database, timeout=0, **self._connect_args)
         return self
 
@@ -209,10 +208,6 @@ class LoopThreadConnection:
         """Return a new cursor."""
         return LoopThreadCursor(self)
 
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> LoopThreadCursor:
-        """Execute one statement on a new cursor and return it."""
-        return await self.cursor().execute(sql, parameters)
-
     async def commit(self) -> None:
         """Commit the open transaction, if any."""
         await self.patiently(self.sqlite.commit)
@@ -239,7 +234,6 @@ class LoopThreadConnection:
 
 def _connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> LoopThreadConnection:
     """Return an unopened connection; ``timeout`` is the busy timeout, as for ``sqlite3``."""
-    kwargs.pop("iter_chunk_size", None)  # aiosqlite's own argument; nothing here streams
     return LoopThreadConnection(database, timeout, **kwargs)
 
 

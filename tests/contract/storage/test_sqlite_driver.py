@@ -109,8 +109,9 @@ async def test_a_stale_snapshot_is_refused_at_once_not_retried(database: Path) -
         return connection.sqlite.execute(sql)
 
     try:
-        await connection.execute("BEGIN")
-        await connection.execute("SELECT count(*) FROM teams")  # the snapshot is taken here
+        cursor = connection.cursor()
+        await cursor.execute("BEGIN")
+        await cursor.execute("SELECT count(*) FROM teams")  # the snapshot is taken here
         other.execute("INSERT INTO sync_state (id, cycles) VALUES (1, 0)")  # and made stale here
         with pytest.raises(sqlite3.OperationalError) as refused:
             await connection.patiently(counted, "DELETE FROM sync_state")
