@@ -46,6 +46,7 @@ from gharts_adapters.storage.repositories import (
 )
 from gharts_adapters.storage.runner_writes import RunnerWrites, note_runner_statement, take_mark
 from gharts_core.errors import StorageUnavailable
+from gharts_core.model import AuditEvent, RunnerRecord, RunnerTransition
 from gharts_core.ports.storage import (
     AuditRepository,
     ClientRepository,
@@ -169,6 +170,8 @@ class SqlUnitOfWork:
     sync_state: SyncStateRepository
     webhook_deliveries: WebhookDeliveryRepository
     dashboard_sessions: DashboardSessionRepository
+    #: ``runners`` as what it is, for the statements the port does not name (advance_audited).
+    sql_runners: SqlRunnerRepository
 
     def __init__(
         self,
@@ -218,7 +221,8 @@ class SqlUnitOfWork:
         self.teams = SqlTeamRepository(connection, self._dialect, locked_teams)
         self.memberships = SqlMembershipRepository(connection, self._dialect)
         self.clients = SqlClientRepository(connection, self._dialect)
-        self.runners = SqlRunnerRepository(connection, self._dialect, locked_teams)
+        self.sql_runners = SqlRunnerRepository(connection, self._dialect, locked_teams)
+        self.runners = self.sql_runners
         self.audit = SqlAuditRepository(connection, self._dialect)
         self.security_events = SqlSecurityEventRepository(connection, self._dialect)
         self.sync_state = SqlSyncStateRepository(connection, self._dialect)
@@ -291,6 +295,8 @@ class SqlStore:
         # A read-only unit of work connects through a view of the engine whose connections
         # carry the mark _sqlite_begin reads.
         self._read_only_engine = self.engine.execution_options(**{_READ_ONLY: True})
+        # PostgreSQL runs a statement that is atomic on its own without BEGIN and COMMIT.
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._owns_engine = owns_engine
         self._ping_timeout = ping_timeout
         self._dialect = bind.dialect.name
@@ -306,8 +312,11 @@ class SqlStore:
         ``read_only=True`` promises that the block only reads: on SQLite it then begins with a
         deferred ``BEGIN``, never waiting for or taking the write lock.
         """
+        return self._unit_of_work(self._read_only_engine if read_only else self.engine, read_only)
+
+    def _unit_of_work(self, engine: AsyncEngine, read_only: bool) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self._read_only_engine if read_only else self.engine,
+            engine,
             self._dialect,
             self._lock,
             read_only=read_only,
@@ -315,6 +324,28 @@ class SqlStore:
             write_health=self._write_health,
             runner_writes=self.runner_writes,
         )
+
+    async def advance_runner(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition,
+        audit: AuditEvent,
+    ) -> bool:
+        """Move one runner and audit the move, committed at once; return whether it moved.
+
+        PostgreSQL: one statement in autocommit (``advance_audited``), one round trip where a
+        transaction of its own took four (``BEGIN``, two statements, ``COMMIT``). SQLite: a unit
+        of work as any other; its statements never leave the process.
+        """
+        if self._dialect == "postgresql":
+            async with self._unit_of_work(self._autocommit_engine, False) as uow:
+                return await uow.sql_runners.advance_audited(before, after, transition, audit)
+        async with self.unit_of_work() as uow:
+            moved = await uow.runners.advance(before, after, transition)
+            if moved:
+                await uow.audit.append(audit)
+            return moved
 
     async def ping(self) -> bool:
         """Return whether the migrated schema answers a query within the ping timeout.

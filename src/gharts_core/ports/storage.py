@@ -472,7 +472,7 @@ class UnitOfWork(Protocol):
 
 
 class Store(Protocol):
-    """A database: hands out units of work."""
+    """A database: hands out units of work, and runs the hot path's one write on its own."""
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """Return a new unit of work, to be used with ``async with``.
@@ -480,6 +480,23 @@ class Store(Protocol):
         ``read_only=True`` promises the block writes nothing: the store may then serve it without
         its write lock (SQLite's deferred ``BEGIN``), so lookups never queue behind writers. A
         write inside a read-only unit of work is a bug; the fake raises ``RuntimeError`` for it.
+        """
+        ...
+
+    async def advance_runner(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition,
+        audit: AuditEvent,
+    ) -> bool:
+        """Move one runner and audit the move, as a transaction of its own; return whether it moved.
+
+        The compare-and-set of :meth:`RunnerRepository.advance` (``after`` is written only if
+        the stored status is still ``before.status``), with ``transition`` and ``audit`` recorded
+        exactly when it wrote, all committed before it returns. Provisioning's bind, the one write
+        of every request, needs nothing more: a store may run it as a single statement without a
+        transaction around it (PostgreSQL: one round trip instead of four).
         """
         ...
 

@@ -254,20 +254,18 @@ class ProvisioningService:
     ) -> RunnerRecord:
         now = self._clock.now()
         expires_at = now + self._settings.pending_ttl
+        # The common case in one compare-and-set: the row is still the reservation we wrote.
+        bound = attrs.evolve(
+            record,
+            github_runner_id=record.github_runner_id or github_runner_id,
+            expires_at=record.expires_at or expires_at,
+            updated_at=now,
+        )
+        bound, moved = move(bound, RunnerStatus.PENDING, at=now, source=_API)
+        audit = self._audit(principal, bound, team, AuditOutcome.SUCCESS, {})
+        if await self._store.advance_runner(record, bound, moved, audit):
+            return bound
         async with self._store.unit_of_work() as uow:
-            # The common case in one compare-and-set: the row is still the reservation we wrote.
-            bound = attrs.evolve(
-                record,
-                github_runner_id=record.github_runner_id or github_runner_id,
-                expires_at=record.expires_at or expires_at,
-                updated_at=now,
-            )
-            bound, moved = move(bound, RunnerStatus.PENDING, at=now, source=_API)
-            if await uow.runners.advance(record, bound, moved):
-                await uow.audit.append(
-                    self._audit(principal, bound, team, AuditOutcome.SUCCESS, {})
-                )
-                return bound
             # Someone moved it meanwhile (the sync worker, a deprovision call): read what it is.
             current = await uow.runners.get(record.id)
             if current is not None and current.status is not RunnerStatus.DELETED:

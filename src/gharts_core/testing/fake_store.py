@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+from gharts_core.model import AuditEvent, RunnerRecord, RunnerTransition
 from gharts_core.ports.storage import (
     AuditRepository,
     ClientRepository,
@@ -149,6 +150,20 @@ class FakeStore:
     def unit_of_work(self, *, read_only: bool = False) -> FakeUnitOfWork:
         """Return a new unit of work, to be used with ``async with`` (see the port's contract)."""
         return FakeUnitOfWork(self, read_only=read_only)
+
+    async def advance_runner(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition,
+        audit: AuditEvent,
+    ) -> bool:
+        """Move the runner and append ``audit`` when it moved, in one unit of work."""
+        async with self.unit_of_work() as uow:
+            moved = await uow.runners.advance(before, after, transition)
+            if moved:
+                await uow.audit.append(audit)
+            return moved
 
     async def ping(self) -> bool:
         """Return whether the store answers: ``False`` while an outage is simulated."""

@@ -1,4 +1,5 @@
-"""The compare-and-set write of a runner, and read-only units of work, on every backend."""
+"""The compare-and-set write of a runner (in a unit of work, and the store's own audited one),
+and read-only units of work, on every backend."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import asyncio
 import attrs
 import pytest
 
-from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
-from gharts_core.ports.storage import Page, RunnerFilter, Store
+from gharts_core.errors import Conflict
+from gharts_core.model import (
+    AuditEvent,
+    RunnerRecord,
+    RunnerStatus,
+    RunnerTransition,
+    TransitionSource,
+)
+from gharts_core.ports.storage import AuditFilter, Page, RunnerFilter, Store
 from gharts_core.testing.fake_store import FakeStore
 from tests.contract.storage.storage_support import (
     Backend,
     add_teams,
+    make_audit,
     make_runner,
     make_team,
     minutes,
@@ -106,6 +115,86 @@ async def test_advance_keeps_what_someone_else_changed_in_other_fields(store: St
 
     assert stored is not None
     assert (("gpu", "linux"), 42) == (stored.labels, stored.github_runner_id)
+
+
+async def _audit_log(store: Store) -> list[AuditEvent]:
+    async with store.unit_of_work(read_only=True) as uow:
+        return list((await uow.audit.list(AuditFilter(), Page())).items)
+
+
+async def test_advance_runner_writes_the_runner_its_transition_and_its_audit_row(
+    store: Store,
+) -> None:
+    before = await _reserved(store)
+    after, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
+    audit = make_audit(minutes(5), target_id=str(before.id), details={"github_runner_id": 42})
+
+    moved = await store.advance_runner(before, after, transition, audit)
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+        transitions = await uow.runners.transitions(before.id)
+
+    assert (True, after, transition) == (moved, stored, transitions[-1])
+    assert [audit] == await _audit_log(store)
+
+
+async def test_advance_runner_writes_nothing_when_someone_moved_the_runner(store: Store) -> None:
+    before = await _reserved(store)
+    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
+    async with store.unit_of_work() as uow:
+        await uow.runners.save(deleted, removal)
+    pending, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
+
+    moved = await store.advance_runner(before, pending, transition, make_audit(minutes(5)))
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+        transitions = await uow.runners.transitions(before.id)
+
+    assert (False, deleted) == (moved, stored)
+    assert [None, RunnerStatus.PROVISIONING] == [t.from_status for t in transitions]
+    assert [] == await _audit_log(store)
+
+
+async def test_advance_runner_refuses_a_revival_into_a_live_name_and_writes_nothing(
+    store: Store,
+) -> None:
+    before = await _reserved(store)
+    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
+    async with store.unit_of_work() as uow:
+        await uow.runners.save(deleted, removal)
+    team = make_team("team-b")
+    await add_teams(store, team)
+    namesake = make_runner(team, before.name, status=RunnerStatus.PROVISIONING)
+    async with store.unit_of_work() as uow:
+        await uow.runners.reserve(namesake, None)
+    revived, transition = _to(deleted, RunnerStatus.PENDING)
+
+    with pytest.raises(Conflict):
+        await store.advance_runner(deleted, revived, transition, make_audit(minutes(6)))
+    async with store.unit_of_work(read_only=True) as uow:
+        stored = await uow.runners.get(before.id)
+        transitions = await uow.runners.transitions(before.id)
+
+    assert (deleted, 2) == (stored, len(transitions))
+    assert [] == await _audit_log(store)
+
+
+async def test_a_unit_of_work_after_advance_runner_is_a_transaction_again(store: Store) -> None:
+    """PostgreSQL runs ``advance_runner`` on its pooled connection in autocommit; the next unit
+    of work on that connection must roll back as every unit of work does."""
+    before = await _reserved(store)
+    after, transition = _to(before, RunnerStatus.PENDING)
+    assert await store.advance_runner(before, after, transition, make_audit(minutes(5)))
+
+    async def fail_after_writing() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.audit.append(make_audit(minutes(6)))
+            raise LookupError("the block fails after writing")
+
+    with pytest.raises(LookupError):
+        await fail_after_writing()
+
+    assert 1 == len(await _audit_log(store))
 
 
 async def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(backend: Backend) -> None:

@@ -29,9 +29,21 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from gharts_adapters.storage import convert
 from gharts_adapters.storage.errors import translating
 from gharts_adapters.storage.repositories.base import SqlRepository
-from gharts_adapters.storage.tables import runner_labels, runner_transitions, runners, teams
+from gharts_adapters.storage.tables import (
+    audit_events,
+    runner_labels,
+    runner_transitions,
+    runners,
+    teams,
+)
 from gharts_core.errors import Conflict, RunnerNotFound, TeamNotFound
-from gharts_core.model import RunnerRecord, RunnerStatus, RunnerTransition, TransitionSource
+from gharts_core.model import (
+    AuditEvent,
+    RunnerRecord,
+    RunnerStatus,
+    RunnerTransition,
+    TransitionSource,
+)
 from gharts_core.ports.storage import Page, PageResult, RunnerFilter
 from gharts_core.quota import check_quota
 
@@ -53,6 +65,9 @@ _INSERT_TRANSITION = runner_transitions.insert()
 # says whether the runner was. The transition's parameters carry this prefix.
 _THEN = "then_"
 _TRANSITION_COLUMNS = tuple(c.name for c in runner_transitions.columns if c.name != "seq")
+# The audit row of a runner's move written by the same statement (see advance_audited).
+_AUDIT = "audit_"
+_AUDIT_COLUMNS = tuple(c.name for c in audit_events.columns if c.name != "seq")
 
 
 @functools.cache
@@ -84,8 +99,15 @@ def _advance(columns: tuple[str, ...]) -> Update:
     )
 
 
-def _then_transition(runner_write: postgresql.Insert | sqlite.Insert | Update) -> Executable:
-    """PostgreSQL: ``runner_write`` as a CTE, and the transition of the runner it wrote."""
+def _then_transition(
+    runner_write: postgresql.Insert | sqlite.Insert | Update, *, audited: bool = False
+) -> Executable:
+    """PostgreSQL: ``runner_write`` as a CTE, and the transition of the runner it wrote.
+
+    ``audited`` adds a second data-modifying CTE, the audit row, also inserted only from the
+    runner's written row. The transition stays the outer statement, so its row count says
+    whether the runner was written and the statement is seen to write runner tables.
+    """
     written = runner_write.returning(runners.c.id).cte("written")
     values = select(
         written.c.id.label("runner_id"),
@@ -95,7 +117,13 @@ def _then_transition(runner_write: postgresql.Insert | sqlite.Insert | Update) -
             if c != "runner_id"
         ),
     )
-    return runner_transitions.insert().from_select(_TRANSITION_COLUMNS, values).add_cte(written)
+    ctes = [written]
+    if audited:
+        audit_values = select(
+            *(bindparam(f"{_AUDIT}{c}", type_=audit_events.c[c].type) for c in _AUDIT_COLUMNS)
+        ).select_from(written)
+        ctes.append(audit_events.insert().from_select(_AUDIT_COLUMNS, audit_values).cte("audited"))
+    return runner_transitions.insert().from_select(_TRANSITION_COLUMNS, values).add_cte(*ctes)
 
 
 @functools.cache
@@ -105,14 +133,26 @@ def _reservation_then_transition(*, with_quota: bool) -> Executable:
 
 
 @functools.lru_cache(maxsize=64)
-def _advance_then_transition(columns: tuple[str, ...]) -> Executable:
-    """PostgreSQL: the compare-and-set ``UPDATE`` of these columns and its transition."""
-    return _then_transition(_advance(columns))
+def _advance_then_transition(columns: tuple[str, ...], *, audited: bool = False) -> Executable:
+    """PostgreSQL: the compare-and-set ``UPDATE`` of these columns, its transition (and audit)."""
+    return _then_transition(_advance(columns), audited=audited)
 
 
 def _transition_parameters(transition: RunnerTransition) -> dict[str, object]:
     row = convert.transition_row(transition)
     return {f"{_THEN}{k}": v for k, v in row.items() if k != "runner_id"}
+
+
+def _advance_parameters(
+    before: RunnerRecord, after: RunnerRecord
+) -> tuple[tuple[str, ...], dict[str, object]]:
+    """Return the columns ``after`` changes (at least the status) and the update's parameters."""
+    old, new = convert.runner_row(before), convert.runner_row(after)
+    changed = {column: value for column, value in new.items() if old[column] != value}
+    changed = changed or {"status": before.status.value}
+    parameters = {f"{_NEW}{k}": v for k, v in changed.items()}
+    parameters |= {"guard_id": after.id, "guard_status": before.status.value}
+    return tuple(changed), parameters
 
 
 def _live_count(team_id: uuid.UUID) -> ScalarSelect[int]:
@@ -234,19 +274,15 @@ class SqlRunnerRepository(SqlRepository):
         the status (compare-and-set); the transition follows only when it wrote. The database's
         triggers keep ``runner_labels`` in step with the ``labels`` column (migration 0005).
         """
-        old, new = convert.runner_row(before), convert.runner_row(after)
-        changed = {column: value for column, value in new.items() if old[column] != value}
+        changed, parameters = _advance_parameters(before, after)
+        statement: Executable = _advance(changed)
+        if self._dialect == "postgresql" and transition is not None:
+            statement = _advance_then_transition(changed)
+            parameters |= _transition_parameters(transition)
+            transition = None  # written by the same statement
         may_clash = after.status.is_live and (
             before.status is RunnerStatus.DELETED or before.name != after.name
         )
-        changed = changed or {"status": before.status.value}
-        parameters = {f"{_NEW}{k}": v for k, v in changed.items()}
-        parameters |= {"guard_id": after.id, "guard_status": before.status.value}
-        statement: Executable = _advance(tuple(changed))
-        if self._dialect == "postgresql" and transition is not None:
-            statement = _advance_then_transition(tuple(changed))
-            parameters |= _transition_parameters(transition)
-            transition = None  # written by the same statement
         async with self._connection.begin_nested() if may_clash else nullcontext():
             result = await self._connection.execute(statement, parameters)
         if result.rowcount != 1:
@@ -254,6 +290,26 @@ class SqlRunnerRepository(SqlRepository):
         if transition is not None:
             await self._connection.execute(_INSERT_TRANSITION, convert.transition_row(transition))
         return True
+
+    @translating
+    async def advance_audited(
+        self,
+        before: RunnerRecord,
+        after: RunnerRecord,
+        transition: RunnerTransition,
+        audit: AuditEvent,
+    ) -> bool:
+        """PostgreSQL: :meth:`advance`, its transition and its audit row as one statement.
+
+        Atomic on its own, so the store runs it without ``BEGIN`` and ``COMMIT``
+        (``Store.advance_runner``); without a transaction to keep usable, a name clash needs no
+        ``SAVEPOINT`` either: the statement fails whole.
+        """
+        changed, parameters = _advance_parameters(before, after)
+        parameters |= _transition_parameters(transition)
+        parameters |= {f"{_AUDIT}{k}": v for k, v in convert.audit_row(audit).items()}
+        statement = _advance_then_transition(changed, audited=True)
+        return (await self._connection.execute(statement, parameters)).rowcount == 1
 
     @translating
     async def list(self, query: RunnerFilter, page: Page) -> PageResult[RunnerRecord]:
