@@ -13,7 +13,9 @@ eight machine clients of one team without a quota, round robin; the per-principa
 off.
 
 Figures per endpoint and level: requests per second, p50 and p99 latency as wrk measured them,
-and the JIT/healthz ratio. Then the server's resident memory (``VmRSS``) after 10,000 and after
+the server's CPU time per request (from ``/proc``: it varies far less with other jobs on the
+machine than the latencies, so it is the figure to compare between runs), and the JIT/healthz
+ratio. Then the server's resident memory (``VmRSS``) after 10,000 and after
 100,000 JIT requests (``GHARTS_BENCH_RSS_REQUESTS`` changes the second figure; ``0`` skips the
 memory run, which takes about 20 minutes per database on two cores). On SQLite and on
 PostgreSQL (skipped when no server answers). Never a test: the figures go in the results file.
@@ -190,17 +192,36 @@ def _lua(  # noqa: PLR0917 (a private helper called four times, positionally)
     return script
 
 
-def _wrk(base: str, script: Path, connections: int, threads: int, seconds: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(  # noqa: PLR0917 (a private helper; the server's pid is optional)
+    base: str,
+    script: Path,
+    connections: int,
+    threads: int,
+    seconds: int,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base]
+    cpu_before = None if server_pid is None else _cpu_seconds(server_pid)
     output = subprocess.run(args, capture_output=True, text=True, check=True).stdout  # noqa: S603
     figures: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     seconds_taken = figures.pop("duration_us") / 1e6
-    return {
+    result = {
         "requests_per_s": round(figures["requests"] / seconds_taken, 1),
         "p50_ms": round(figures.pop("p50_us") / 1000, 2),
         "p99_ms": round(figures.pop("p99_us") / 1000, 2),
         **figures,
     }
+    if server_pid is not None and cpu_before is not None and figures["requests"]:
+        # Varies far less with the machine's other load than the latencies do.
+        used = _cpu_seconds(server_pid) - cpu_before
+        result["server_cpu_ms_per_request"] = round(used / figures["requests"] * 1000, 2)
+    return result
 
 
 def _wrk_requests(base: str, script: Path, requests: int) -> int:
@@ -268,15 +289,16 @@ def _measure(database_url: str) -> dict[str, Any]:
             health = _lua(directory, "healthz", tokens, "GET", ["/healthz"], None)
             results: dict[str, Any] = {}
             for connections, threads in LEVELS:
+                pid = server.pid
                 level: dict[str, Any] = {
-                    "healthz": _wrk(base, health, connections, threads, SECONDS),
-                    "jit": _wrk(base, jit, connections, threads, SECONDS),
-                    "list": _wrk(base, listing, connections, threads, SECONDS),
+                    "healthz": _wrk(base, health, connections, threads, SECONDS, pid),
+                    "jit": _wrk(base, jit, connections, threads, SECONDS, pid),
+                    "list": _wrk(base, listing, connections, threads, SECONDS, pid),
                 }
                 ids = _live_runner_ids(base, tokens[0], 50_000)
                 paths = [f"/api/v1/runners/{runner_id}" for runner_id in ids]
                 delete = _lua(directory, f"delete-{connections}", tokens, "DELETE", paths, None)
-                level["delete"] = _wrk(base, delete, connections, threads, SECONDS)
+                level["delete"] = _wrk(base, delete, connections, threads, SECONDS, pid)
                 level["delete"]["runners_available"] = len(ids)
                 level["jit_to_healthz"] = round(
                     level["jit"]["requests_per_s"] / level["healthz"]["requests_per_s"], 3
