@@ -51,6 +51,14 @@ def _to(
     return moved, transition
 
 
+async def _deleted_meanwhile(store: Store, runner: RunnerRecord) -> RunnerRecord:
+    """Delete ``runner`` as someone else would, after the test read it."""
+    deleted, removal = _to(runner, RunnerStatus.DELETED, deleted_at=minutes(5))
+    async with store.unit_of_work() as uow:
+        await uow.runners.save(deleted, removal)
+    return deleted
+
+
 async def test_advance_writes_when_the_status_is_still_the_one_read(store: Store) -> None:
     before = await _reserved(store)
     after, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
@@ -86,9 +94,7 @@ async def test_the_label_filter_follows_the_labels_an_advance_writes(store: Stor
 
 async def test_advance_writes_nothing_when_someone_moved_the_runner(store: Store) -> None:
     before = await _reserved(store)
-    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
-    async with store.unit_of_work() as uow:
-        await uow.runners.save(deleted, removal)
+    deleted = await _deleted_meanwhile(store, before)
     pending, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
 
     async with store.unit_of_work() as uow:
@@ -140,9 +146,7 @@ async def test_advance_runner_writes_the_runner_its_transition_and_its_audit_row
 
 async def test_advance_runner_writes_nothing_when_someone_moved_the_runner(store: Store) -> None:
     before = await _reserved(store)
-    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
-    async with store.unit_of_work() as uow:
-        await uow.runners.save(deleted, removal)
+    deleted = await _deleted_meanwhile(store, before)
     pending, transition = _to(before, RunnerStatus.PENDING, github_runner_id=42)
 
     moved = await store.advance_runner(before, pending, transition, make_audit(minutes(5)))
@@ -159,9 +163,7 @@ async def test_advance_runner_refuses_a_revival_into_a_live_name_and_writes_noth
     store: Store,
 ) -> None:
     before = await _reserved(store)
-    deleted, removal = _to(before, RunnerStatus.DELETED, deleted_at=minutes(5))
-    async with store.unit_of_work() as uow:
-        await uow.runners.save(deleted, removal)
+    deleted = await _deleted_meanwhile(store, before)
     team = make_team("team-b")
     await add_teams(store, team)
     namesake = make_runner(team, before.name, status=RunnerStatus.PROVISIONING)
