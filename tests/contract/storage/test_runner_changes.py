@@ -23,7 +23,13 @@ import pytest
 from gharts_adapters.storage import SqlStore, create_store
 from gharts_adapters.storage.changes import runner_changes
 from gharts_core.model import RunnerStatus, RunnerTransition, TransitionSource
-from tests.contract.storage.storage_support import T0, add_teams, make_runner, make_team
+from tests.contract.storage.storage_support import (
+    T0,
+    add_teams,
+    make_audit,
+    make_runner,
+    make_team,
+)
 from tests.postgres import delete_all_rows
 
 TIMEOUT = 20.0
@@ -113,7 +119,8 @@ async def test_a_runner_change_committed_by_another_process_is_heard(
 async def test_the_store_announces_runner_writes_after_their_commit_only(
     store: SqlStore,
 ) -> None:
-    """Reserve and advance announce after their commit; a rollback or a team write, nothing."""
+    """Reserve, advance and advance_runner announce after their commit; a rollback or a team
+    write, nothing."""
     announced: list[int] = []
     unsubscribe = store.runner_writes.subscribe(lambda: announced.append(1))
     team = make_team("team-a")
@@ -135,11 +142,17 @@ async def test_the_store_announces_runner_writes_after_their_commit_only(
     )
     async with store.unit_of_work() as uow:
         assert await uow.runners.advance(runner, online, transition)
+    busy = attrs.evolve(online, status=RunnerStatus.BUSY, updated_at=T0 + timedelta(2))
+    to_busy = RunnerTransition(
+        runner.id, online.status, busy.status, TransitionSource.SYNC, busy.updated_at
+    )
+    # The store's own audited move (on PostgreSQL one statement in autocommit) announces too.
+    assert await store.advance_runner(online, busy, to_busy, make_audit(busy.updated_at))
     unsubscribe()
     async with store.unit_of_work() as uow:
-        await uow.runners.save(attrs.evolve(online, name="unheard"))
+        await uow.runners.save(attrs.evolve(busy, name="unheard"))
 
-    assert (0, 1, 2) == (during, after_reserve, len(announced))
+    assert (0, 1, 3) == (during, after_reserve, len(announced))
 
 
 async def test_a_quiet_database_is_not_a_change(store: SqlStore, url: str) -> None:
