@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, CursorResult, Executable, Table, func, select
@@ -30,8 +30,10 @@ class SqlRepository:
     async def _execute(self, statement: Executable) -> CursorResult[Any]:
         return await self._connection.execute(statement)
 
-    async def _first(self, statement: Executable) -> Row | None:
-        return (await self._connection.execute(statement)).mappings().first()
+    async def _first(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Row | None:
+        return (await self._connection.execute(statement, parameters)).mappings().first()
 
     async def _all(self, statement: Executable) -> Sequence[Row]:
         return (await self._connection.execute(statement)).mappings().all()

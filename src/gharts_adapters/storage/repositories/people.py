@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, delete, exists, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gharts_adapters.storage import convert
@@ -118,6 +119,20 @@ class SqlUserRepository(SqlRepository):
         return len(result.all())
 
 
+def _team_where(where: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
+    """Return the team read by one bound parameter, plain and ``FOR UPDATE``, built once.
+
+    Every reservation reads its team: a statement built once is found in SQLAlchemy's compiled
+    cache by a memoised key instead of one computed over a new tree per request.
+    """
+    statement = select(teams).where(where)
+    return statement, statement.with_for_update()
+
+
+_TEAM_BY_ID = _team_where(teams.c.id == bindparam("team_id", type_=teams.c.id.type))
+_TEAM_BY_NAME = _team_where(teams.c.name == bindparam("team_name", type_=teams.c.name.type))
+
+
 class SqlTeamRepository(SqlRepository):
     """Teams and their policies.
 
@@ -132,16 +147,18 @@ class SqlTeamRepository(SqlRepository):
     @translating
     async def get(self, team_id: uuid.UUID, *, for_update: bool = False) -> Team | None:
         """Return the team with this id, or ``None``; ``for_update`` locks its row."""
-        return await self._one(teams.c.id == team_id, for_update=for_update)
+        return await self._one(_TEAM_BY_ID, for_update=for_update, team_id=team_id)
 
     @translating
     async def get_by_name(self, name: str, *, for_update: bool = False) -> Team | None:
         """Return the team with this name, or ``None``; ``for_update`` locks its row."""
-        return await self._one(teams.c.name == name, for_update=for_update)
+        return await self._one(_TEAM_BY_NAME, for_update=for_update, team_name=name)
 
-    async def _one(self, where: ColumnElement[bool], *, for_update: bool) -> Team | None:
-        statement = select(teams).where(where)
-        row = await self._first(statement.with_for_update() if for_update else statement)
+    async def _one(
+        self, statements: tuple[Select[Any], Select[Any]], *, for_update: bool, **parameters: Any
+    ) -> Team | None:
+        statement = statements[1] if for_update else statements[0]
+        row = await self._first(statement, parameters)
         if row is None:
             return None
         team = convert.to_team(row)
