@@ -4,7 +4,8 @@ A reservation queues on its team's row (``SELECT ... FOR UPDATE``). A transactio
 and never ends (a stuck session, a hand-typed ``BEGIN`` in psql) would make every reservation of
 that team wait for ever; PostgreSQL itself bounds the wait when the role or database sets
 ``lock_timeout`` (docs/operations.md). The refusal must be the API's 503 with ``Retry-After``,
-leave no reservation behind, and the next request after the lock is released must succeed.
+leave no reservation behind and the replica ready, and the next request after the lock is
+released must succeed.
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ async def test_a_reservation_that_waits_past_lock_timeout_is_refused_with_503(
         finally:
             release.set()
             await asyncio.to_thread(holder.join)
+        ready = await api.call("GET", "/readyz")
         after = await api.provision(machine)
 
     assert (503, "SERVICE_UNAVAILABLE") == (refused.status_code, refused.json().get("error_code"))
     assert int(refused.headers["Retry-After"]) > 0
     assert 1 == live_while_locked  # the warm-up's runner; the refused one left no row
+    assert 200 == ready.status_code, ready.text  # a lock wait is load, not a broken database
     assert 201 == after.status_code, after.text

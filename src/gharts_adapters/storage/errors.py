@@ -74,6 +74,28 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.TimeoutError | exc.DisconnectionError | OSError | TimeoutError)
 
 
+# Waiting for other transactions ran out, not the database failing: PostgreSQL's lock not
+# available (lock_timeout), serialization failure and deadlock; SQLite's SQLITE_BUSY and
+# SQLITE_LOCKED (extended codes keep the primary code in the low byte).
+_CONTENTION_SQLSTATES = ("55P03", "40001", "40P01")
+_SQLITE_CONTENTION_CODES = (5, 6)
+
+
+def is_contention(error: BaseException) -> bool:
+    """Return whether ``error``, or the error it was raised from, is a wait on other writers.
+
+    Such a refusal is the database working as configured under load: it says nothing about
+    whether writes can succeed, unlike a read-only file, a full disk or a lost connection.
+    """
+    cause = error.__cause__ if isinstance(error, GhartsError) else error
+    if not isinstance(cause, exc.DBAPIError):
+        return False
+    sqlite_code = getattr(cause.orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _SQLITE_CONTENTION_CODES
+    return _sqlstate(cause) in _CONTENTION_SQLSTATES
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from gharts_adapters.storage import _postgres_driver as postgres_driver
 from gharts_adapters.storage import _sqlite_driver as sqlite_driver
 from gharts_adapters.storage.errors import (
+    is_contention,
     is_unavailable,
     refuse_unstorable,
     storable_json,
@@ -209,8 +210,7 @@ class SqlUnitOfWork:
                 connection = await self._engine.connect()
                 await connection.begin()
         except BaseException as error:
-            if isinstance(error, StorageUnavailable):
-                self._write_failed()
+            self._note_failure(error)
             await self._finish(connection)
             raise
         self._connection = connection
@@ -247,16 +247,24 @@ class SqlUnitOfWork:
                     await connection.commit()
                 if runners_written and self._runner_writes is not None:
                     self._runner_writes.publish()
-        except StorageUnavailable:
-            self._write_failed()
+        except StorageUnavailable as error:
+            self._note_failure(error)
             raise
         finally:
             await self._finish(connection)
-        if isinstance(exc, StorageUnavailable):
-            self._write_failed()
+        if exc is not None:
+            self._note_failure(exc)
 
-    def _write_failed(self) -> None:
-        if self._write_health is not None:
+    def _note_failure(self, error: BaseException) -> None:
+        """Tell readiness when a write failed for want of the database.
+
+        Not when it waited out other writers: that is the database under load, as configured.
+        """
+        if (
+            self._write_health is not None
+            and isinstance(error, StorageUnavailable)
+            and not is_contention(error)
+        ):
             self._write_health.failed()
 
     async def _finish(self, connection: AsyncConnection | None) -> None:
