@@ -12,7 +12,10 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,9 @@ import pytest
 
 PROVIDER_DIR = Path(__file__).parent / "contract" / "identity" / "oidc_provider"
 PROVIDER_START_TIMEOUT = 30.0
+START_ATTEMPTS = 2
+# On SIGUSR2 Node.js writes a diagnostic report (report.<date>.<time>.<pid>.<thread>.<n>.json).
+_REPORT_FLAGS = ("--report-on-signal", "--report-signal=SIGUSR2")
 
 
 @attrs.frozen
@@ -65,28 +71,69 @@ def running_provider(log_dir: Path) -> Iterator[OidcProvider]:
             pytest.fail(f"CI=true and {message}")
         pytest.skip(message)
     _install_packages(npm)
-    log_path = log_dir / "provider.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed command, resolved node executable
-            [node, "server.mjs"],
-            cwd=PROVIDER_DIR,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PORT": "0"},
-        )
-    assert process.stdout is not None
-    try:
-        ready = _read_ready_line(process, log_path)
-        yield OidcProvider(issuer=ready["issuer"])
-    finally:
-        process.terminate()
+    for attempt in range(1, START_ATTEMPTS + 1):
+        log_path = log_dir / f"provider-{attempt}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(  # noqa: S603 - fixed command, resolved node executable
+                [node, *_REPORT_FLAGS, f"--report-directory={log_dir}", "server.mjs"],
+                cwd=PROVIDER_DIR,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env={**os.environ, "PORT": "0"},
+            )
+        assert process.stdout is not None
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            ready = _read_ready_line(process, log_path)
+            if ready is None:
+                # Once in a CI run the process printed its import warning and then nothing for
+                # 30 s, never reproduced since: keep what it was doing, and start it again once.
+                stalled = f"{log_path.read_text()}{_report(process, log_dir)}"
+                if attempt == START_ATTEMPTS:
+                    pytest.fail(f"the OIDC provider did not start: {stalled}")
+                # Past pytest's capture, so that the CI log shows it even when the retry works.
+                (sys.__stderr__ or sys.stderr).write(
+                    f"\nthe OIDC provider did not start in {PROVIDER_START_TIMEOUT} s; starting "
+                    f"it again. It was: {stalled}\n"
+                )
+                continue
+            yield OidcProvider(issuer=ready["issuer"])
+            return
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
         process.stdout.close()
+
+
+def _report(process: subprocess.Popen[str], log_dir: Path) -> str:
+    """Ask Node.js for its diagnostic report and return its JavaScript and native stacks."""
+    process.send_signal(signal.SIGUSR2)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for path in log_dir.glob(f"report.*.{process.pid}.*.json"):
+            try:
+                report = json.loads(path.read_text())
+            except ValueError:
+                continue  # still being written
+            javascript = report.get("javascriptStack", {}).get("stack", [])
+            native = [frame.get("symbol", "?") for frame in report.get("nativeStack", [])[:15]]
+            return (
+                f"\nits diagnostic report {path}: JavaScript stack:\n"
+                + "\n".join(javascript or ["(empty: in the event loop)"])
+                + "\nnative stack:\n"
+                + "\n".join(native)
+            )
+        time.sleep(0.1)
+    return "\nno diagnostic report within 5 s (stuck outside the JavaScript thread)"
 
 
 def _install_packages(npm: str) -> None:
@@ -109,12 +156,13 @@ def _install_packages(npm: str) -> None:
         pytest.fail(f"npm ci failed in {PROVIDER_DIR}:\n{result.stdout}\n{result.stderr}")
 
 
-def _read_ready_line(process: subprocess.Popen[str], log_path: Path) -> dict[str, Any]:
+def _read_ready_line(process: subprocess.Popen[str], log_path: Path) -> dict[str, Any] | None:
+    """Return the provider's ready line, or ``None`` when it printed none in time."""
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         if not selector.select(timeout=PROVIDER_START_TIMEOUT):
-            pytest.fail(f"the OIDC provider did not start: {log_path.read_text()}")
+            return None
     line = process.stdout.readline()
     if not line:
         pytest.fail(f"the OIDC provider exited: {log_path.read_text()}")
