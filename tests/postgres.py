@@ -44,7 +44,8 @@ def postgres_url() -> str:
     return os.environ.get("GHARTS_TEST_POSTGRES_URL", DEFAULT_URL)
 
 
-async def _execute(url: str, *statements: str) -> None:
+async def execute_statements(url: str, *statements: str) -> None:
+    """Run ``statements`` at ``url`` in autocommit (for DDL and settings), within a bound."""
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT), engine.connect() as connection:
@@ -57,7 +58,7 @@ async def _execute(url: str, *statements: str) -> None:
 def unreachable_reason(url: str | None = None) -> str | None:
     """Return why the server cannot be used, or ``None`` when it answers."""
     try:
-        asyncio.run(_execute(url or postgres_url(), "SELECT 1"))
+        asyncio.run(execute_statements(url or postgres_url(), "SELECT 1"))
     except Exception as error:
         return f"{type(error).__name__}: {error}"
     return None
@@ -80,11 +81,12 @@ def temporary_database(url: str | None = None, *, prefix: str = "gharts_test") -
     server = make_url(url or postgres_url())
     name = f"{prefix}_{secrets.token_hex(6)}"
     maintenance = server.render_as_string(hide_password=False)
-    asyncio.run(_execute(maintenance, f'CREATE DATABASE "{name}"'))
+    asyncio.run(execute_statements(maintenance, f'CREATE DATABASE "{name}"'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_execute(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        asyncio.run(execute_statements(maintenance, drop))
 
 
 async def delete_all_rows(url: str) -> None:

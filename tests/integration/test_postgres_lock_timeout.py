@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gharts_adapters.storage import upgrade
 from tests.integration.api_support import running_api
-from tests.postgres import require_postgres, temporary_database
+from tests.postgres import execute_statements, require_postgres, temporary_database
 
 pytestmark = pytest.mark.postgres
 
@@ -29,15 +29,6 @@ LOCK_TIMEOUT = "300ms"
 #: How long the lock is held at most: without a bound on the wait, the request then succeeds
 #: (and the test fails) instead of hanging the test.
 AT_MOST_SECONDS = 30
-
-
-async def _execute(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -50,7 +41,8 @@ def impatient_postgres() -> Iterator[str]:
     with temporary_database() as url:
         upgrade(url)
         name = make_url(url).database
-        asyncio.run(_execute(url, f"ALTER DATABASE \"{name}\" SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        setting = f"ALTER DATABASE \"{name}\" SET lock_timeout = '{LOCK_TIMEOUT}'"
+        asyncio.run(execute_statements(url, setting))
         yield url
 
 
