@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -78,7 +79,7 @@ def is_unavailable(error: BaseException) -> bool:
 # available (lock_timeout), serialization failure and deadlock; SQLite's SQLITE_BUSY and
 # SQLITE_LOCKED (extended codes keep the primary code in the low byte).
 _CONTENTION_SQLSTATES = ("55P03", "40001", "40P01")
-_SQLITE_CONTENTION_CODES = (5, 6)
+_SQLITE_CONTENTION_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_contention(error: BaseException) -> bool:
