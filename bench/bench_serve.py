@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from bench import _floor
 from bench._databases import POSTGRES_URL
 from bench._issuer import issuer_url
 from gharts_adapters.identity import DevIssuer
@@ -304,9 +305,27 @@ def _measure(database_url: str) -> dict[str, Any]:
                     level["jit"]["requests_per_s"] / level["healthz"]["requests_per_s"], 3
                 )
                 results[f"connections_{connections}"] = level
+            results["floor"] = _floor_figures(
+                github, directory / "app.pem", database_url, results["connections_8"]
+            )
             if RSS_REQUESTS[1]:
                 results["rss_mb"] = _rss(base, jit, server.pid)
     return results
+
+
+def _floor_figures(
+    github: str, key: Path, database_url: str, level: dict[str, Any]
+) -> dict[str, float]:
+    """The libraries' CPU under a JIT request (``bench._floor``), and the ratio it allows."""
+    floor = _floor.measure(github, SCOPE, key, database_url)
+    healthz = level["healthz"]["server_cpu_ms_per_request"]
+    least = healthz + floor["github_httpx_post_ms"] + floor["storage_jit_writes_ms"]
+    return {
+        **floor,
+        "healthz_server_cpu_ms": healthz,
+        "jit_server_cpu_ms": level["jit"]["server_cpu_ms_per_request"],
+        "ceiling_jit_to_healthz": round(healthz / least, 3),
+    }
 
 
 def _rss(base: str, jit: Path, pid: int) -> dict[str, float]:
