@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,20 @@ class OidcProvider:
 @contextmanager
 def running_provider(log_dir: Path) -> Iterator[OidcProvider]:
     """Start the provider (installing its npm packages if needed); stop it afterwards."""
+    with started_node_script("server.mjs", log_dir) as ready:
+        yield OidcProvider(issuer=ready["issuer"])
+
+
+@contextmanager
+def started_node_script(
+    script: str, log_dir: Path, environ: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Run ``script`` from the provider's folder until its JSON ready line; yield that line.
+
+    The script listens on a port of its own choosing (``PORT=0``) and prints one JSON line when
+    it serves; ``environ`` is added to this process's environment. Its standard error goes to
+    ``log_dir``. Stopped afterwards.
+    """
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         message = (
@@ -72,15 +86,15 @@ def running_provider(log_dir: Path) -> Iterator[OidcProvider]:
         pytest.skip(message)
     _install_packages(npm)
     for attempt in range(1, START_ATTEMPTS + 1):
-        log_path = log_dir / f"provider-{attempt}.log"
+        log_path = log_dir / f"{Path(script).stem}-{attempt}.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(  # noqa: S603 - fixed command, resolved node executable
-                [node, *_REPORT_FLAGS, f"--report-directory={log_dir}", "server.mjs"],
+                [node, *_REPORT_FLAGS, f"--report-directory={log_dir}", script],
                 cwd=PROVIDER_DIR,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
-                env={**os.environ, "PORT": "0"},
+                env={**os.environ, **(environ or {}), "PORT": "0"},
             )
         assert process.stdout is not None
         try:
@@ -90,14 +104,14 @@ def running_provider(log_dir: Path) -> Iterator[OidcProvider]:
                 # 30 s, never reproduced since: keep what it was doing, and start it again once.
                 stalled = f"{log_path.read_text()}{_report(process, log_dir)}"
                 if attempt == START_ATTEMPTS:
-                    pytest.fail(f"the OIDC provider did not start: {stalled}")
+                    pytest.fail(f"{script} did not start: {stalled}")
                 # Past pytest's capture, so that the CI log shows it even when the retry works.
                 (sys.__stderr__ or sys.stderr).write(
-                    f"\nthe OIDC provider did not start in {PROVIDER_START_TIMEOUT} s; starting "
-                    f"it again. It was: {stalled}\n"
+                    f"\n{script} did not start in {PROVIDER_START_TIMEOUT} s; starting it "
+                    f"again. It was: {stalled}\n"
                 )
                 continue
-            yield OidcProvider(issuer=ready["issuer"])
+            yield ready
             return
         finally:
             _stop(process)
@@ -165,6 +179,6 @@ def _read_ready_line(process: subprocess.Popen[str], log_path: Path) -> dict[str
             return None
     line = process.stdout.readline()
     if not line:
-        pytest.fail(f"the OIDC provider exited: {log_path.read_text()}")
+        pytest.fail(f"the OIDC provider's script exited: {log_path.read_text()}")
     ready: dict[str, Any] = json.loads(line)
     return ready

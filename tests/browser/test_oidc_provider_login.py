@@ -8,64 +8,27 @@ it asked for, logged in as the bootstrap admin the ID token names.
 
 from __future__ import annotations
 
-import json
 import os
-import selectors
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, Request, expect
 
 from tests.browser.browser_support import PAGE_TIMEOUT_MS, screenshot
-from tests.oidc_support import PROVIDER_DIR
+from tests.oidc_support import started_node_script
 from tests.processes import GHARTS, eventually, free_port
 
 START_TIMEOUT = 60.0
 
 
-def _node() -> tuple[str, str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("the real OIDC provider login needs Node.js and npm")
-    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").exists():
-        subprocess.run(  # noqa: S603 - fixed command, resolved npm executable
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=PROVIDER_DIR,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return node, npm
-
-
 @contextmanager
-def provider(redirect_uri: str, log: Path) -> Iterator[str]:
+def provider(redirect_uri: str, log_dir: Path) -> Iterator[str]:
     """Start the provider for ``redirect_uri``; yield its issuer URL."""
-    node, _ = _node()
-    with log.open("w") as errors:
-        process = subprocess.Popen(  # noqa: S603 - fixed script, resolved node executable
-            [node, "dashboard_server.mjs"],
-            cwd=PROVIDER_DIR,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env={**os.environ, "PORT": "0", "REDIRECT_URI": redirect_uri},
-        )
-    assert process.stdout is not None
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout=START_TIMEOUT):
-                pytest.fail(f"the OIDC provider did not start: {log.read_text()}")
-        yield json.loads(process.stdout.readline())["issuer"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
+    environ = {"REDIRECT_URI": redirect_uri}
+    with started_node_script("dashboard_server.mjs", log_dir, environ) as ready:
+        yield ready["issuer"]
 
 
 @contextmanager
@@ -110,7 +73,7 @@ def test_a_person_logs_in_through_a_real_oidc_provider_with_pkce(
 ) -> None:
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
-    with provider(f"{public_url}/auth/callback", tmp_path / "provider.log") as issuer:
+    with provider(f"{public_url}/auth/callback", tmp_path) as issuer:
         config = tmp_path / "gharts.toml"
         config.write_text(
             f"""

@@ -23,9 +23,6 @@ from tests.contract.identity.identity_support import (
     RecordingTransport,
 )
 
-PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
-PROVIDER_START_TIMEOUT = 30.0
-
 
 @pytest.fixture
 def clock() -> FakeClock:
