@@ -1,4 +1,4 @@
-"""The floor under a JIT request: the CPU its libraries need before gharts does anything.
+"""The floor under a JIT request: the CPU of its GitHub call and of its writes, alone.
 
 ``bench serve`` calls :func:`measure` while its server, simulator and database are up. A JIT
 request must parse an HTTP request and answer it (what a ``/healthz`` request costs the server,
@@ -101,6 +101,7 @@ async def _github(api_url: str, scope: str, key_pem: str, prefix: str) -> dict[s
             return response.json()
 
         await adapter_jit(-1)  # the installation token, and the headers the adapter sends
+        client.event_hooks = {"request": [], "response": []}
         headers = {
             name: sent[-1][name]
             for name in ("Accept", "X-GitHub-Api-Version", "User-Agent", "Authorization")
