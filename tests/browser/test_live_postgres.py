@@ -98,7 +98,7 @@ def test_a_worker_in_another_process_turns_a_runner_online_on_an_open_page(
     public_url = f"http://127.0.0.1:{port}"
     with (
         simulator(tmp_path / "github.json", tmp_path / "simulator.log") as github,
-        provider(f"{public_url}/auth/callback", tmp_path / "provider.log") as issuer,
+        provider(f"{public_url}/auth/callback", tmp_path) as issuer,
     ):
         config = tmp_path / "gharts.toml"
         config.write_text(
