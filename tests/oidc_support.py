@@ -25,6 +25,8 @@ import attrs
 import httpx
 import pytest
 
+from tests.processes import stop
+
 PROVIDER_DIR = Path(__file__).parent / "contract" / "identity" / "oidc_provider"
 PROVIDER_START_TIMEOUT = 30.0
 START_ATTEMPTS = 2
@@ -118,12 +120,7 @@ def started_node_script(
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, timeout=10)
     if process.stdout is not None:
         process.stdout.close()
 

@@ -1,13 +1,14 @@
-"""Helpers for tests that run gharts as a process of its own: a free port, a bounded wait."""
+"""Helpers for tests that run gharts as a process of its own: a free port, waits, a stop."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 #: The console script of the environment the tests run in.
 GHARTS = Path(sys.executable).with_name("gharts")
@@ -30,3 +31,13 @@ def eventually(check: Callable[[], T | None], *, timeout: float, what: str) -> T
             raise AssertionError(f"gave up after {timeout} s waiting for {what}")
         time.sleep(0.1)
     return result
+
+
+def stop(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """Ask ``process`` to end (SIGTERM); kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request
 
-from tests.processes import GHARTS, eventually, free_port
+from tests.processes import GHARTS, eventually, free_port, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -96,12 +96,7 @@ def gharts_dev(cwd: Path) -> Iterator[DevServer]:
         eventually(lambda: _healthy(server), timeout=START_TIMEOUT, what="GET /healthz")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)
 
 
 @attrs.define(slots=False)  # Playwright marks the handlers it is given with an attribute
