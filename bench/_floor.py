@@ -34,7 +34,7 @@ from pathlib import Path
 import attrs
 import httpx
 
-from bench.bench_storage import _runner, _team
+from bench.bench_storage import bench_runner, bench_team
 from gharts_adapters.github import build_runner_platform
 from gharts_adapters.github.settings import GitHubSettings
 from gharts_adapters.storage import create_store
@@ -116,13 +116,13 @@ async def _github(api_url: str, scope: str, key_pem: str, prefix: str) -> dict[s
 
 async def _storage(url: str, prefix: str) -> dict[str, float]:
     store = create_store(url)
-    team = attrs.evolve(_team(0), name=f"floor-{prefix}", max_runners=None)
+    team = attrs.evolve(bench_team(0), name=f"floor-{prefix}", max_runners=None)
     try:
         async with store.unit_of_work() as uow:
             await uow.teams.add(team)
 
         async def jit_writes(number: int) -> object:
-            record = _runner(team, number)
+            record = bench_runner(team, number)
             async with store.unit_of_work() as uow:
                 # As the reservation reads it: the team row, locked on PostgreSQL.
                 await uow.teams.get(team.id, for_update=True)

@@ -27,7 +27,8 @@ RESERVATIONS = 3200
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _team(index: int) -> Team:
+def bench_team(index: int) -> Team:
+    """Return team ``bench-<index>``, its quota room for every reservation of the benchmark."""
     return Team(
         id=new_id(),
         name=f"bench-{index}",
@@ -41,7 +42,8 @@ def _team(index: int) -> Team:
     )
 
 
-def _runner(team: Team, number: int) -> RunnerRecord:
+def bench_runner(team: Team, number: int) -> RunnerRecord:
+    """Return runner ``runner-<number>`` of ``team`` as a reservation writes it."""
     return RunnerRecord(
         id=new_id(),
         name=f"runner-{number}",
@@ -59,7 +61,7 @@ def _runner(team: Team, number: int) -> RunnerRecord:
 
 async def _measure(url: str) -> dict[str, object]:
     store = create_store(url)
-    teams = [_team(i) for i in range(TEAMS)]
+    teams = [bench_team(i) for i in range(TEAMS)]
     async with store.unit_of_work() as uow:
         for team in teams:
             await uow.teams.add(team)
@@ -71,7 +73,7 @@ async def _measure(url: str) -> dict[str, object]:
             team = teams[number % TEAMS]
             started = time.perf_counter()
             async with store.unit_of_work() as uow:
-                await uow.runners.reserve(_runner(team, number), team.max_runners)
+                await uow.runners.reserve(bench_runner(team, number), team.max_runners)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
